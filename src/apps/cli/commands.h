@@ -1,0 +1,21 @@
+// pocket subcommands. Each returns the process exit code: 0 success, 1 bad input (one
+// "error: <what>: <why>" line on stderr), 2 bad usage (spec cli-contract.md).
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+
+namespace pocket::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+int RunInspect(int argc, char** argv);
+
+// Prints "error: <message>" and returns kExitError.
+int ReportError(const Status& status);
+int ReportUsage(const std::string& command, const std::string& message);
+
+}  // namespace pocket::cli

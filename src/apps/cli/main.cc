@@ -1,0 +1,63 @@
+// pocket: run Gemma 4 on your own device. Subcommand dispatch only; each command lives in its
+// own cmd_*.cc file.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "apps/cli/commands.h"
+
+namespace pocket::cli {
+
+int ReportError(const Status& status) {
+  std::fprintf(stderr, "error: %s\n", status.message().c_str());
+  return kExitError;
+}
+
+int ReportUsage(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "error: %s\n(run 'pocket %s --help' for usage)\n", message.c_str(), command.c_str());
+  return kExitUsage;
+}
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"inspect", RunInspect, "describe a model file: variant, hyper-parameters, tensors"},
+};
+
+void PrintHelp() {
+  std::printf(
+      "pocket - Gemma 4 on your own device (text, images, audio), offline.\n\n"
+      "usage: pocket <command> [options]\n\ncommands:\n");
+  for (const Command& c : kCommands) std::printf("  %-12s %s\n", c.name, c.summary);
+  std::printf(
+      "\nMODEL arguments accept a .gguf file (also split -00001-of-0000N.gguf), a .safetensors\n"
+      "file, or a Hugging Face folder (config.json + safetensors + tokenizer.json).\n"
+      "Run 'pocket <command> --help' for the options of a command.\n");
+}
+
+}  // namespace
+}  // namespace pocket::cli
+
+int main(int argc, char** argv) {
+  using namespace pocket::cli;
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    PrintHelp();
+    return argc < 2 ? kExitUsage : kExitOk;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::printf("pocket %s\n", POCKET_VERSION);
+    return kExitOk;
+  }
+  for (const Command& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) == 0) return c.run(argc - 2, argv + 2);
+  }
+  std::fprintf(stderr, "error: unknown command '%s' (run 'pocket --help')\n", argv[1]);
+  return kExitUsage;
+}

@@ -1,0 +1,101 @@
+#include "common/test_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace pocket::testing {
+
+static bool IsDir(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string GoldenDir() {
+  if (const char* env = std::getenv("POCKET_GOLDEN_DIR"); env && *env) return IsDir(env) ? env : "";
+  const std::string def = std::string(POCKET_SOURCE_DIR) + "/../shared/golden";
+  return IsDir(def) ? def : "";
+}
+
+bool GoldenRequired() {
+  const char* env = std::getenv("POCKET_REQUIRE_GOLDEN");
+  return env && std::string(env) == "1";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<float> ReadF32(const std::string& path) {
+  const std::string bytes = ReadFile(path);
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+std::string TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/pocket-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  const char* dir = mkdtemp(buf.data());
+  EXPECT_NE(dir, nullptr);
+  return dir ? dir : "/tmp";
+}
+
+static std::string Slurp(int fd) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+CommandResult RunPocket(const std::vector<std::string>& args) {
+  const char* env = std::getenv("POCKET_BIN");
+  const std::string bin = env && *env ? env : std::string(POCKET_BINARY_DIR) + "/bin/pocket";
+  const std::string dir = TempDir();
+  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+  CommandResult r;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int o = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int e = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(bin.c_str()));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const int o = open(out_path.c_str(), O_RDONLY);
+  const int e = open(err_path.c_str(), O_RDONLY);
+  r.out = Slurp(o);
+  r.err = Slurp(e);
+  close(o);
+  close(e);
+  return r;
+}
+
+}  // namespace pocket::testing

@@ -1,0 +1,44 @@
+// Helpers shared by the tests: locating ../shared/golden, reading fixture files, running the
+// pocket binary.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace pocket::testing {
+
+// The golden data folder: $POCKET_GOLDEN_DIR, else <repo>/../shared/golden. Empty if absent.
+std::string GoldenDir();
+
+// Skips the current test when the golden data is absent — unless POCKET_REQUIRE_GOLDEN=1,
+// where a missing folder is a failure (CI sets it).
+#define POCKET_REQUIRE_GOLDEN_OR_SKIP()                                                     \
+  do {                                                                                     \
+    if (::pocket::testing::GoldenDir().empty()) {                                          \
+      if (::pocket::testing::GoldenRequired()) {                                           \
+        FAIL() << "golden data not found (POCKET_REQUIRE_GOLDEN=1): set POCKET_GOLDEN_DIR"; \
+      }                                                                                    \
+      GTEST_SKIP() << "golden data not found at ../shared/golden; set POCKET_GOLDEN_DIR";   \
+    }                                                                                      \
+  } while (0)
+
+bool GoldenRequired();
+
+std::string ReadFile(const std::string& path);
+std::vector<float> ReadF32(const std::string& path);
+void WriteFile(const std::string& path, const std::string& bytes);
+
+// A fresh temporary directory for the current test (removed at exit by the OS tmp policy).
+std::string TempDir();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs the pocket CLI with the given arguments (no shell).
+CommandResult RunPocket(const std::vector<std::string>& args);
+
+}  // namespace pocket::testing

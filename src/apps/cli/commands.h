@@ -13,6 +13,7 @@ constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
 int RunInspect(int argc, char** argv);
+int RunLogits(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

@@ -28,6 +28,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"inspect", RunInspect, "describe a model file: variant, hyper-parameters, tensors"},
+    {"logits", RunLogits, "run token ids through the decoder and write the logits (f32)"},
 };
 
 void PrintHelp() {

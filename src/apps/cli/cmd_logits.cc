@@ -1,0 +1,147 @@
+// pocket logits -m MODEL --tokens TOKENS.json --out LOGITS.f32 [--batch N] [--incremental]
+//               [--greedy N --greedy-out IDS.json] [-t THREADS] [--kv-type f32|f16|bf16]
+// Runs token ids through the decoder and writes the soft-capped logits of every prompt
+// position as raw little-endian float32 [n_tokens, n_vocab].
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "apps/cli/args.h"
+#include "apps/cli/commands.h"
+#include "base/mapped_file.h"
+#include "model/reference_decoder.h"
+
+namespace pocket::cli {
+namespace {
+
+// Parses a JSON array of integers ("[2, 17, 3]").
+Result<std::vector<int32_t>> ParseIdArray(const std::string& text, const std::string& name) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  auto skip = [&] {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  skip();
+  if (i >= text.size() || text[i] != '[') return InvalidArgument(name + ": expected a JSON array of token ids");
+  ++i;
+  skip();
+  if (i < text.size() && text[i] == ']') {
+    ++i;
+  } else {
+    while (true) {
+      skip();
+      size_t start = i;
+      if (i < text.size() && text[i] == '-') ++i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+      if (start == i || (text[start] == '-' && i == start + 1)) {
+        return InvalidArgument(StrFormat("%s: expected an integer at byte %zu", name.c_str(), start));
+      }
+      const long long v = std::strtoll(text.c_str() + start, nullptr, 10);
+      if (v < INT32_MIN || v > INT32_MAX || i - start > 11) return InvalidArgument(name + ": token id out of range");
+      ids.push_back(static_cast<int32_t>(v));
+      skip();
+      if (i < text.size() && text[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < text.size() && text[i] == ']') {
+        ++i;
+        break;
+      }
+      return InvalidArgument(StrFormat("%s: expected ',' or ']' at byte %zu", name.c_str(), i));
+    }
+  }
+  skip();
+  if (i != text.size()) return InvalidArgument(name + ": trailing data after the array");
+  return ids;
+}
+
+Status WriteAll(const std::string& path, const void* data, size_t n) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+  if (!f) return IoError(StrFormat("%s: cannot create: %s", path.c_str(), std::strerror(errno)));
+  if (std::fwrite(data, 1, n, f.get()) != n) return IoError(path + ": write failed");
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunLogits(int argc, char** argv) {
+  Args args("logits", "-m MODEL --tokens TOKENS.json --out LOGITS.f32 [options]",
+            {{"-m,--model", "MODEL", ".gguf file or Hugging Face folder"},
+             {"--tokens", "FILE", "JSON array of token ids"},
+             {"--out", "FILE", "raw float32 logits [n_tokens, n_vocab] of the prompt positions"},
+             {"--batch", "N", "prefill chunk size (default 512)"},
+             {"--incremental", "", "feed one token per step"},
+             {"--greedy", "N", "then continue N argmax tokens"},
+             {"--greedy-out", "FILE", "write the greedy ids as a JSON array"},
+             {"-t,--threads", "N", "threads (default: all cores)"},
+             {"--kv-type", "TYPE", "KV cache type: f32 (default), f16, bf16"}});
+  if (!args.Parse(argc, argv)) return ReportUsage("logits", args.error());
+  if (args.help_requested()) {
+    std::printf("%s", args.HelpText().c_str());
+    return kExitOk;
+  }
+  for (const char* req : {"--model", "--tokens", "--out"}) {
+    if (!args.Has(req)) return ReportUsage("logits", std::string("missing required option ") + req);
+  }
+  long long batch = 0, greedy = 0, threads = 0;
+  if (!args.GetInt("--batch", 512, 1, 1 << 20, &batch) || !args.GetInt("--greedy", 0, 0, 1 << 20, &greedy) ||
+      !args.GetInt("--threads", 0, 0, 1024, &threads)) {
+    return ReportUsage("logits", args.error());
+  }
+  if (greedy > 0 && !args.Has("--greedy-out")) return ReportUsage("logits", "--greedy needs --greedy-out");
+  const std::string kv_type = args.Get("--kv-type", "f32");
+  if (kv_type != "f32" && kv_type != "f16" && kv_type != "bf16") {
+    return ReportUsage("logits", "--kv-type must be f32, f16 or bf16");
+  }
+  if (kv_type != "f32") return ReportError(Unimplemented("--kv-type " + kv_type + " is not implemented yet (f32 only)"));
+
+  auto text = ReadFileToString(args.Get("--tokens"), 64u << 20);
+  if (!text.ok()) return ReportError(text.status());
+  auto ids = ParseIdArray(*text, args.Get("--tokens"));
+  if (!ids.ok()) return ReportError(ids.status());
+  if (ids->empty()) return ReportError(InvalidArgument(args.Get("--tokens") + ": no tokens"));
+
+  auto ws = WeightSource::Open(args.Get("--model"));
+  if (!ws.ok()) return ReportError(ws.status());
+  auto config = LoadTextConfig(**ws);
+  if (!config.ok()) return ReportError(config.status());
+  auto weights = Gemma4Weights::Bind(**ws, *config);
+  if (!weights.ok()) return ReportError(weights.status().WithContext(args.Get("--model")));
+
+  const int64_t n_vocab = config->n_vocab;
+  const int64_t n_tokens = static_cast<int64_t>(ids->size());
+  ReferenceDecoder decoder(*config, *weights, n_tokens + greedy);
+  std::vector<float> logits(static_cast<size_t>(n_tokens * n_vocab));
+  // The reference decoder is exact per position, so prompt chunking (--batch, --incremental)
+  // cannot change its results; the flags shape the call pattern only.
+  for (int64_t i = 0; i < n_tokens; ++i) {
+    Status st = decoder.Step((*ids)[static_cast<size_t>(i)], logits.data() + i * n_vocab);
+    if (!st.ok()) return ReportError(st.WithContext(StrFormat("%s: token %lld", args.Get("--tokens").c_str(), (long long)i)));
+  }
+  Status st = WriteAll(args.Get("--out"), logits.data(), logits.size() * sizeof(float));
+  if (!st.ok()) return ReportError(st);
+  if (greedy > 0) {
+    std::vector<float> row(logits.end() - n_vocab, logits.end());
+    std::string out = "[";
+    for (long long g = 0; g < greedy; ++g) {
+      const int32_t next = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+      if (g) out += ", ";
+      out += std::to_string(next);
+      if (g + 1 < greedy) {
+        st = decoder.Step(next, row.data());
+        if (!st.ok()) return ReportError(st);
+      }
+    }
+    out += "]\n";
+    st = WriteAll(args.Get("--greedy-out"), out.data(), out.size());
+    if (!st.ok()) return ReportError(st);
+  }
+  return kExitOk;
+}
+
+}  // namespace pocket::cli

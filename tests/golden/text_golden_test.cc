@@ -63,6 +63,9 @@ TEST_P(TextGolden, LogitsMatchFromGgufAndHf) {
     // Chunking must not change the result.
     EXPECT_LE(MaxAbs(RunLogits(model, Dir() + "/tokens.json", {"--incremental"}), got), 1e-5);
     EXPECT_LE(MaxAbs(RunLogits(model, Dir() + "/tokens.json", {"--batch", "7"}), got), 1e-5);
+    EXPECT_LE(MaxAbs(RunLogits(model, Dir() + "/tokens.json", {"--batch", "3", "-t", "1"}), got), 1e-5);
+    // The f32 reference decoder (the oracle of the fast path) is judged by the same data.
+    EXPECT_LE(MaxAbs(RunLogits(model, Dir() + "/tokens.json", {"--reference"}), want), 1e-3);
   }
 }
 

@@ -8,12 +8,15 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include "apps/cli/args.h"
 #include "apps/cli/commands.h"
 #include "base/mapped_file.h"
+#include "base/thread_pool.h"
 #include "model/reference_decoder.h"
+#include "runtime/decoder.h"
 
 namespace pocket::cli {
 namespace {
@@ -26,7 +29,8 @@ Result<std::vector<int32_t>> ParseIdArray(const std::string& text, const std::st
     while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
   };
   skip();
-  if (i >= text.size() || text[i] != '[') return InvalidArgument(name + ": expected a JSON array of token ids");
+  if (i >= text.size() || text[i] != '[')
+    return InvalidArgument(name + ": expected a JSON array of token ids");
   ++i;
   skip();
   if (i < text.size() && text[i] == ']') {
@@ -38,10 +42,12 @@ Result<std::vector<int32_t>> ParseIdArray(const std::string& text, const std::st
       if (i < text.size() && text[i] == '-') ++i;
       while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
       if (start == i || (text[start] == '-' && i == start + 1)) {
-        return InvalidArgument(StrFormat("%s: expected an integer at byte %zu", name.c_str(), start));
+        return InvalidArgument(
+            StrFormat("%s: expected an integer at byte %zu", name.c_str(), start));
       }
       const long long v = std::strtoll(text.c_str() + start, nullptr, 10);
-      if (v < INT32_MIN || v > INT32_MAX || i - start > 11) return InvalidArgument(name + ": token id out of range");
+      if (v < INT32_MIN || v > INT32_MAX || i - start > 11)
+        return InvalidArgument(name + ": token id out of range");
       ids.push_back(static_cast<int32_t>(v));
       skip();
       if (i < text.size() && text[i] == ',') {
@@ -79,7 +85,8 @@ int RunLogits(int argc, char** argv) {
              {"--greedy", "N", "then continue N argmax tokens"},
              {"--greedy-out", "FILE", "write the greedy ids as a JSON array"},
              {"-t,--threads", "N", "threads (default: all cores)"},
-             {"--kv-type", "TYPE", "KV cache type: f32 (default), f16, bf16"}});
+             {"--kv-type", "TYPE", "KV cache type: f32 (default), f16, bf16"},
+             {"--reference", "", "use the plain f32 reference decoder (slow oracle)"}});
   if (!args.Parse(argc, argv)) return ReportUsage("logits", args.error());
   if (args.help_requested()) {
     std::printf("%s", args.HelpText().c_str());
@@ -89,16 +96,20 @@ int RunLogits(int argc, char** argv) {
     if (!args.Has(req)) return ReportUsage("logits", std::string("missing required option ") + req);
   }
   long long batch = 0, greedy = 0, threads = 0;
-  if (!args.GetInt("--batch", 512, 1, 1 << 20, &batch) || !args.GetInt("--greedy", 0, 0, 1 << 20, &greedy) ||
+  if (!args.GetInt("--batch", 512, 1, 1 << 20, &batch) ||
+      !args.GetInt("--greedy", 0, 0, 1 << 20, &greedy) ||
       !args.GetInt("--threads", 0, 0, 1024, &threads)) {
     return ReportUsage("logits", args.error());
   }
-  if (greedy > 0 && !args.Has("--greedy-out")) return ReportUsage("logits", "--greedy needs --greedy-out");
+  if (greedy > 0 && !args.Has("--greedy-out"))
+    return ReportUsage("logits", "--greedy needs --greedy-out");
   const std::string kv_type = args.Get("--kv-type", "f32");
   if (kv_type != "f32" && kv_type != "f16" && kv_type != "bf16") {
     return ReportUsage("logits", "--kv-type must be f32, f16 or bf16");
   }
-  if (kv_type != "f32") return ReportError(Unimplemented("--kv-type " + kv_type + " is not implemented yet (f32 only)"));
+  kernels::KvType kv = kv_type == "f16"    ? kernels::KvType::kF16
+                       : kv_type == "bf16" ? kernels::KvType::kBF16
+                                           : kernels::KvType::kF32;
 
   auto text = ReadFileToString(args.Get("--tokens"), 64u << 20);
   if (!text.ok()) return ReportError(text.status());
@@ -115,25 +126,48 @@ int RunLogits(int argc, char** argv) {
 
   const int64_t n_vocab = config->n_vocab;
   const int64_t n_tokens = static_cast<int64_t>(ids->size());
-  ReferenceDecoder decoder(*config, *weights, n_tokens + greedy);
   std::vector<float> logits(static_cast<size_t>(n_tokens * n_vocab));
-  // The reference decoder is exact per position, so prompt chunking (--batch, --incremental)
-  // cannot change its results; the flags shape the call pattern only.
-  for (int64_t i = 0; i < n_tokens; ++i) {
-    Status st = decoder.Step((*ids)[static_cast<size_t>(i)], logits.data() + i * n_vocab);
-    if (!st.ok()) return ReportError(st.WithContext(StrFormat("%s: token %lld", args.Get("--tokens").c_str(), (long long)i)));
+  std::vector<float> row(static_cast<size_t>(n_vocab));
+  // One step function for both engines: feed `n` tokens, get the logits of all of them.
+  std::function<Status(const int32_t*, int64_t, float*)> feed;
+  std::unique_ptr<ReferenceDecoder> reference;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<Decoder> decoder;
+  if (args.Has("--reference")) {
+    reference = std::make_unique<ReferenceDecoder>(*config, *weights, n_tokens + greedy);
+    feed = [&](const int32_t* t, int64_t n, float* out) {
+      for (int64_t i = 0; i < n; ++i) RETURN_IF_ERROR(reference->Step(t[i], out + i * n_vocab));
+      return Status::Ok();
+    };
+  } else {
+    pool = std::make_unique<ThreadPool>(threads > 0 ? static_cast<int>(threads)
+                                                    : ThreadPool::HardwareThreads());
+    DecoderOptions opt;
+    opt.n_ctx = n_tokens + greedy;
+    opt.max_batch = args.Has("--incremental") ? 1 : batch;
+    opt.kv_type = kv;
+    auto d = Decoder::Create(*config, *weights, pool.get(), opt);
+    if (!d.ok()) return ReportError(d.status().WithContext(args.Get("--model")));
+    decoder = std::move(*d);
+    std::fprintf(stderr, "%s\n", decoder->kv_cache().Describe().c_str());
+    feed = [&](const int32_t* t, int64_t n, float* out) {
+      return decoder->Eval(t, n, LogitsMode::kAll, out);
+    };
   }
-  Status st = WriteAll(args.Get("--out"), logits.data(), logits.size() * sizeof(float));
+  Status st = feed(ids->data(), n_tokens, logits.data());
+  if (!st.ok()) return ReportError(st.WithContext(args.Get("--tokens")));
+  st = WriteAll(args.Get("--out"), logits.data(), logits.size() * sizeof(float));
   if (!st.ok()) return ReportError(st);
   if (greedy > 0) {
-    std::vector<float> row(logits.end() - n_vocab, logits.end());
+    std::copy(logits.end() - n_vocab, logits.end(), row.begin());
     std::string out = "[";
     for (long long g = 0; g < greedy; ++g) {
-      const int32_t next = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+      const int32_t next =
+          static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
       if (g) out += ", ";
       out += std::to_string(next);
       if (g + 1 < greedy) {
-        st = decoder.Step(next, row.data());
+        st = feed(&next, 1, row.data());
         if (!st.ok()) return ReportError(st);
       }
     }

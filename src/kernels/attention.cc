@@ -1,0 +1,57 @@
+#include "kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace pocket::kernels {
+
+void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
+               const KvLayerView& kv, const float* q, int64_t n_tok, int64_t pos0, float* out,
+               AttentionScratch* scratch) {
+  const int d = p.head_dim;
+  const int group = p.n_head / p.n_kv_head;
+  const uint64_t elem = static_cast<uint64_t>(KvTypeBytes(kv.type));
+  const uint64_t slot_bytes = static_cast<uint64_t>(p.n_kv_head) * static_cast<uint64_t>(d) * elem;
+  const int n_threads = pool ? pool->size() : 1;
+  const int64_t max_keys = p.window > 0 ? std::min<int64_t>(p.window, pos0 + n_tok) : pos0 + n_tok;
+  if (static_cast<int>(scratch->scores.size()) < n_threads)
+    scratch->scores.resize(static_cast<size_t>(n_threads));
+  for (int t = 0; t < n_threads; ++t) {
+    std::vector<float>& s = scratch->scores[static_cast<size_t>(t)];
+    if (static_cast<int64_t>(s.size()) < max_keys) s.resize(static_cast<size_t>(max_keys));
+  }
+  const auto dot = k.kv_dot[static_cast<int>(kv.type)];
+  const auto axpy = k.kv_axpy[static_cast<int>(kv.type)];
+
+  auto run = [&](int64_t task, int thread) {
+    const int64_t i = task / p.n_head;
+    const int h = static_cast<int>(task % p.n_head);
+    const int g = h / group;
+    const int64_t pos = pos0 + i;
+    const int64_t first = p.window > 0 ? std::max<int64_t>(0, pos - p.window + 1) : 0;
+    const int64_t n_keys = pos - first + 1;
+    const float* qh = q + (i * p.n_head + h) * d;
+    float* oh = out + (i * p.n_head + h) * d;
+    float* s = scratch->scores[static_cast<size_t>(thread)].data();
+    const uint64_t head_off = static_cast<uint64_t>(g) * static_cast<uint64_t>(d) * elem;
+    for (int64_t j = 0; j < n_keys; ++j) {
+      const uint64_t slot = static_cast<uint64_t>((first + j) % kv.capacity);
+      s[j] = dot(d, qh, kv.k + slot * slot_bytes + head_off);
+    }
+    k.softmax(n_keys, s);
+    std::memset(oh, 0, sizeof(float) * static_cast<size_t>(d));
+    for (int64_t j = 0; j < n_keys; ++j) {
+      const uint64_t slot = static_cast<uint64_t>((first + j) % kv.capacity);
+      axpy(d, s[j], kv.v + slot * slot_bytes + head_off, oh);
+    }
+  };
+  const int64_t n_tasks = n_tok * p.n_head;
+  if (pool) {
+    pool->ParallelFor(n_tasks, run);
+  } else {
+    for (int64_t t = 0; t < n_tasks; ++t) run(t, 0);
+  }
+}
+
+}  // namespace pocket::kernels

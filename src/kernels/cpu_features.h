@@ -1,0 +1,19 @@
+// CPU feature detection, done once. The kernel dispatch table (kernels.h) is chosen from it.
+#pragma once
+
+#include <string>
+
+namespace pocket {
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+  bool avxvnni = false;
+  // "avx2 fma f16c ..." for logs and `pocket bench`.
+  std::string ToString() const;
+};
+
+// Features of the running CPU (and OS support for the wider registers). Thread-safe.
+const CpuFeatures& GetCpuFeatures();
+
+}  // namespace pocket

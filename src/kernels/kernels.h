@@ -1,0 +1,84 @@
+// The kernel dispatch table: every hot loop of the engine behind one struct of function
+// pointers, chosen once at start-up from the CPU's features (cpu_features.h).
+//
+// Each entry has a portable scalar reference (kernels/scalar/); ISA folders (kernels/x86/,
+// later kernels/arm/) override the entries they speed up and inherit the rest, so adding an
+// ISA is one more folder plus one line in dispatch.cc. Model and runtime code call only
+// through this table and never contain SIMD. Tests run every table the CPU supports against
+// the scalar one (KernelsFor(isa) lets a test force an ISA).
+//
+// Tables are immutable after initialisation and safe to use from any thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tensor/dtype.h"
+
+namespace pocket::kernels {
+
+enum class Isa { kScalar = 0, kAvx2 = 1 };
+inline constexpr int kNumIsas = 2;
+const char* IsaName(Isa isa);
+
+// Storage type of the KV cache.
+enum class KvType { kF32 = 0, kF16 = 1, kBF16 = 2 };
+inline constexpr int kNumKvTypes = 3;
+int KvTypeBytes(KvType t);
+const char* KvTypeName(KvType t);
+
+// ggml type ids index the per-type entries (all ids are < 64).
+inline constexpr int kMaxTypeId = 64;
+
+// Dot product of one weight row of n elements (in its file type) with an activation row of
+// n elements already encoded in ActivationType(weight type).
+using VecDotFn = float (*)(int64_t n, const void* w, const void* act);
+// Encodes n f32 activations into an activation format (Q8_0, Q8_K, F16, BF16, F32).
+using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
+// out[r * ldo + c] = dot(weight row r, activation row c) for r < nr, c < nc: a GEMM tile.
+// Weight rows are `w_stride` bytes apart, activation rows `a_stride` bytes apart. Lets an ISA
+// unpack a weight block once and reuse it across activation rows (prefill).
+using GemmTileFn = void (*)(int64_t n, const uint8_t* w, uint64_t w_stride, int nr,
+                            const uint8_t* a, uint64_t a_stride, int nc, float* out, int64_t ldo);
+
+struct KernelTable {
+  Isa isa = Isa::kScalar;
+  VecDotFn vec_dot[kMaxTypeId] = {};            // null: weight type has no dot kernel
+  GemmTileFn gemm_tile[kMaxTypeId] = {};        // null: use vec_dot per (row, column)
+  QuantizeActFn quantize_act[kMaxTypeId] = {};  // by activation type id
+
+  // f32 vectors.
+  float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
+  void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;  // y += a * x
+  void (*scale_f32)(int64_t n, float a, float* y) = nullptr;                 // y *= a
+  void (*add_f32)(int64_t n, const float* x, float* y) = nullptr;            // y += x
+  // y = x / sqrt(mean(x^2) + eps) * w (w null: weightless). In place allowed.
+  void (*rms_norm)(const float* x, const float* w, int64_t n, float eps, float* y) = nullptr;
+  // out = gelu_tanh(gate) * up. In place (out == gate) allowed.
+  void (*gelu_tanh_mul)(int64_t n, const float* gate, const float* up, float* out) = nullptr;
+  // x = softmax(x), in place (max-subtracted).
+  void (*softmax)(int64_t n, float* x) = nullptr;
+  // y = cap * tanh(y / cap), in place (final logit soft-capping).
+  void (*softcap)(int64_t n, float cap, float* y) = nullptr;
+
+  // KV cache rows, by KvType.
+  void (*kv_store[kNumKvTypes])(const float* x, void* dst, int64_t n) = {};
+  float (*kv_dot[kNumKvTypes])(int64_t n, const float* q, const void* k) = {};
+  void (*kv_axpy[kNumKvTypes])(int64_t n, float a, const void* v, float* y) = {};
+};
+
+// The best table for this CPU. Chosen on first use; POCKET_ISA=scalar|avx2 in the
+// environment forces a (supported) table, for debugging and benchmarks.
+const KernelTable& Kernels();
+// The table for one ISA, or null if this CPU (or build) cannot run it.
+const KernelTable* KernelsFor(Isa isa);
+// Every ISA this CPU can run, scalar first.
+std::vector<Isa> SupportedIsas();
+
+// The activation format a weight type's dot product consumes: Q8_0 for the 32-element
+// formats, Q8_K for K-quants and IQ4_XS, F16/BF16 for 16-bit weights, F32 otherwise.
+DType ActivationType(DType weight_type);
+// True if weights of this type can go through the kernels (a vec_dot exists).
+bool HasMatMulKernel(DType weight_type);
+
+}  // namespace pocket::kernels

@@ -1,0 +1,66 @@
+#include "kernels/matmul.h"
+
+#include <algorithm>
+
+namespace pocket::kernels {
+namespace {
+
+constexpr int64_t kTokenBlock = 64;  // activation rows per tile: ~140 KB of int8 at H=2048
+
+}  // namespace
+
+void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const float* x,
+            int64_t ldx, int64_t n_tok, float* y, int64_t ldy, MatMulScratch* scratch) {
+  const int tid = static_cast<int>(w.type);
+  const DType act_type = ActivationType(w.type);
+  const uint64_t act_bytes = *RowBytes(act_type, w.cols);
+  const size_t need = static_cast<size_t>(act_bytes * static_cast<uint64_t>(n_tok));
+  if (scratch->act.size() < need) scratch->act.resize(need);
+  uint8_t* act = scratch->act.data();
+  const QuantizeActFn quantize = k.quantize_act[static_cast<int>(act_type)];
+  const int n_threads = pool ? pool->size() : 1;
+
+  auto encode = [&](int64_t t, int) {
+    quantize(x + t * ldx, act + static_cast<uint64_t>(t) * act_bytes, w.cols);
+  };
+  if (pool && n_tok >= 8) {
+    pool->ParallelFor(n_tok, encode);
+  } else {
+    for (int64_t t = 0; t < n_tok; ++t) encode(t, 0);
+  }
+
+  // Row chunks: enough tasks for load balance, multiples of 4 rows for the tile kernels.
+  const int64_t token_blocks = (n_tok + kTokenBlock - 1) / kTokenBlock;
+  int64_t row_chunk = (w.rows + n_threads * 8 - 1) / (n_threads * 8);
+  row_chunk = std::max<int64_t>(16, (row_chunk + 3) / 4 * 4);
+  const int64_t row_chunks = (w.rows + row_chunk - 1) / row_chunk;
+  const VecDotFn dot = k.vec_dot[tid];
+  const GemmTileFn tile = k.gemm_tile[tid];
+
+  auto run = [&](int64_t task, int) {
+    const int64_t rc = task % row_chunks, tb = task / row_chunks;
+    const int64_t r0 = rc * row_chunk, r1 = std::min(w.rows, r0 + row_chunk);
+    const int64_t t0 = tb * kTokenBlock, t1 = std::min(n_tok, t0 + kTokenBlock);
+    const uint8_t* a0 = act + static_cast<uint64_t>(t0) * act_bytes;
+    if (tile && t1 - t0 > 1) {
+      tile(w.cols, w.data + static_cast<uint64_t>(r0) * w.row_bytes, w.row_bytes,
+           static_cast<int>(r1 - r0), a0, act_bytes, static_cast<int>(t1 - t0), y + t0 * ldy + r0,
+           ldy);
+      return;
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+      const uint8_t* at = act + static_cast<uint64_t>(t) * act_bytes;
+      float* yt = y + t * ldy;
+      for (int64_t r = r0; r < r1; ++r)
+        yt[r] = dot(w.cols, w.data + static_cast<uint64_t>(r) * w.row_bytes, at);
+    }
+  };
+  const int64_t n_tasks = row_chunks * token_blocks;
+  if (pool) {
+    pool->ParallelFor(n_tasks, run);
+  } else {
+    for (int64_t t = 0; t < n_tasks; ++t) run(t, 0);
+  }
+}
+
+}  // namespace pocket::kernels

@@ -1,0 +1,215 @@
+// Scalar reference kernels: plain loops, the oracle every ISA variant is tested against.
+// Quantized dot products follow ggml's integer formulation (integer sums per block, scaled
+// in f32), so the ISA kernels can reproduce them up to summation order.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/scalar/unpack.h"
+#include "kernels/table_fill.h"
+#include "quant/quant.h"
+
+namespace pocket::kernels {
+namespace {
+
+using quant::BlockQ8_0;
+using quant::BlockQ8_K;
+
+template <UnpackFn kUnpack, int kBlockBytes>
+float VecDotLegacy(int64_t n, const void* w, const void* a) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const BlockQ8_0*>(a);
+  float sum = 0.0f;
+  UnpackedBlock u;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    kUnpack(wb + b * kBlockBytes, &u);
+    int32_t sumi = 0, suma = 0;
+    for (int i = 0; i < 32; ++i) {
+      sumi += static_cast<int32_t>(u.q[i]) * ab[b].qs[i];
+      suma += ab[b].qs[i];
+    }
+    const float da = F16ToF32(ab[b].d);
+    sum += u.d * da * static_cast<float>(sumi) + u.m * da * static_cast<float>(suma);
+  }
+  return sum;
+}
+
+// K-quants and IQ4_XS against Q8_K: dequantize one 256-element weight block and dot it with
+// the integer activations, scaled by the activation block scale.
+template <DType kType>
+float VecDotK(int64_t n, const void* w, const void* a) {
+  const int64_t block_bytes = GetDTypeTraits(kType)->block_bytes;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const BlockQ8_K*>(a);
+  float wf[256];
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    (void)DequantizeRow(kType, wb + b * block_bytes, wf, 256);
+    float s = 0.0f;
+    for (int i = 0; i < 256; ++i) s += wf[i] * static_cast<float>(ab[b].qs[i]);
+    sum += s * ab[b].d;
+  }
+  return sum;
+}
+
+float VecDotF32(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const float*>(w);
+  const auto* y = static_cast<const float*>(a);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+float VecDotF16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += F16ToF32(x[i]) * F16ToF32(y[i]);
+  return sum;
+}
+
+float VecDotBF16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += BF16ToF32(x[i]) * BF16ToF32(y[i]);
+  return sum;
+}
+
+void QuantizeQ8_0(const float* x, void* dst, int64_t n) {
+  (void)QuantizeRow(DType::kQ8_0, x, dst, n);
+}
+void QuantizeQ8_K(const float* x, void* dst, int64_t n) {
+  (void)QuantizeRow(DType::kQ8_K, x, dst, n);
+}
+void QuantizeF16(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<uint16_t*>(dst);
+  for (int64_t i = 0; i < n; ++i) y[i] = F32ToF16(x[i]);
+}
+void QuantizeBF16(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<uint16_t*>(dst);
+  for (int64_t i = 0; i < n; ++i) y[i] = F32ToBF16(x[i]);
+}
+void QuantizeF32(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<float*>(dst);
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i];
+}
+
+float DotF32(int64_t n, const float* a, const float* b) { return VecDotF32(n, a, b); }
+void AxpyF32(int64_t n, float a, const float* x, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+void ScaleF32(int64_t n, float a, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] *= a;
+}
+void AddF32(int64_t n, const float* x, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* y) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = w ? x[i] * scale * w[i] : x[i] * scale;
+}
+
+void GeluTanhMul(int64_t n, const float* gate, const float* up, float* out) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    const float t = std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g));
+    out[i] = 0.5f * g * (1.0f + t) * up[i];
+  }
+}
+
+void Softmax(int64_t n, float* x) {
+  float mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void Softcap(int64_t n, float cap, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = cap * std::tanh(y[i] / cap);
+}
+
+void KvStoreF32(const float* x, void* dst, int64_t n) { QuantizeF32(x, dst, n); }
+void KvStoreF16(const float* x, void* dst, int64_t n) { QuantizeF16(x, dst, n); }
+void KvStoreBF16(const float* x, void* dst, int64_t n) { QuantizeBF16(x, dst, n); }
+float KvDotF32(int64_t n, const float* q, const void* k) { return VecDotF32(n, q, k); }
+float KvDotF16(int64_t n, const float* q, const void* k) {
+  const auto* kh = static_cast<const uint16_t*>(k);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += q[i] * F16ToF32(kh[i]);
+  return sum;
+}
+float KvDotBF16(int64_t n, const float* q, const void* k) {
+  const auto* kh = static_cast<const uint16_t*>(k);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += q[i] * BF16ToF32(kh[i]);
+  return sum;
+}
+void KvAxpyF32(int64_t n, float a, const void* v, float* y) {
+  AxpyF32(n, a, static_cast<const float*>(v), y);
+}
+void KvAxpyF16(int64_t n, float a, const void* v, float* y) {
+  const auto* vh = static_cast<const uint16_t*>(v);
+  for (int64_t i = 0; i < n; ++i) y[i] += a * F16ToF32(vh[i]);
+}
+void KvAxpyBF16(int64_t n, float a, const void* v, float* y) {
+  const auto* vh = static_cast<const uint16_t*>(v);
+  for (int64_t i = 0; i < n; ++i) y[i] += a * BF16ToF32(vh[i]);
+}
+
+constexpr int Id(DType t) { return static_cast<int>(t); }
+
+}  // namespace
+
+void FillScalarKernels(KernelTable* t) {
+  t->isa = Isa::kScalar;
+  t->vec_dot[Id(DType::kF32)] = VecDotF32;
+  t->vec_dot[Id(DType::kF16)] = VecDotF16;
+  t->vec_dot[Id(DType::kBF16)] = VecDotBF16;
+  t->vec_dot[Id(DType::kQ8_0)] = VecDotLegacy<UnpackQ8_0, 34>;
+  t->vec_dot[Id(DType::kQ4_0)] = VecDotLegacy<UnpackQ4_0, 18>;
+  t->vec_dot[Id(DType::kQ4_1)] = VecDotLegacy<UnpackQ4_1, 20>;
+  t->vec_dot[Id(DType::kQ5_0)] = VecDotLegacy<UnpackQ5_0, 22>;
+  t->vec_dot[Id(DType::kQ5_1)] = VecDotLegacy<UnpackQ5_1, 24>;
+  t->vec_dot[Id(DType::kIQ4_NL)] = VecDotLegacy<UnpackIQ4NL, 18>;
+  t->vec_dot[Id(DType::kMXFP4)] = VecDotLegacy<UnpackMXFP4, 17>;
+  t->vec_dot[Id(DType::kQ2_K)] = VecDotK<DType::kQ2_K>;
+  t->vec_dot[Id(DType::kQ3_K)] = VecDotK<DType::kQ3_K>;
+  t->vec_dot[Id(DType::kQ4_K)] = VecDotK<DType::kQ4_K>;
+  t->vec_dot[Id(DType::kQ5_K)] = VecDotK<DType::kQ5_K>;
+  t->vec_dot[Id(DType::kQ6_K)] = VecDotK<DType::kQ6_K>;
+  t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
+  t->quantize_act[Id(DType::kF32)] = QuantizeF32;
+  t->quantize_act[Id(DType::kF16)] = QuantizeF16;
+  t->quantize_act[Id(DType::kBF16)] = QuantizeBF16;
+  t->quantize_act[Id(DType::kQ8_0)] = QuantizeQ8_0;
+  t->quantize_act[Id(DType::kQ8_K)] = QuantizeQ8_K;
+  t->dot_f32 = DotF32;
+  t->axpy_f32 = AxpyF32;
+  t->scale_f32 = ScaleF32;
+  t->add_f32 = AddF32;
+  t->rms_norm = RmsNorm;
+  t->gelu_tanh_mul = GeluTanhMul;
+  t->softcap = Softcap;
+  t->softmax = Softmax;
+  t->kv_store[0] = KvStoreF32;
+  t->kv_store[1] = KvStoreF16;
+  t->kv_store[2] = KvStoreBF16;
+  t->kv_dot[0] = KvDotF32;
+  t->kv_dot[1] = KvDotF16;
+  t->kv_dot[2] = KvDotBF16;
+  t->kv_axpy[0] = KvAxpyF32;
+  t->kv_axpy[1] = KvAxpyF16;
+  t->kv_axpy[2] = KvAxpyBF16;
+}
+
+}  // namespace pocket::kernels

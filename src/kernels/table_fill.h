@@ -1,0 +1,13 @@
+// Internal to kernels/: each ISA folder fills the entries it implements. Not for other code.
+#pragma once
+
+#include "kernels/kernels.h"
+
+namespace pocket::kernels {
+
+void FillScalarKernels(KernelTable* t);
+#if defined(__x86_64__)
+void FillAvx2Kernels(KernelTable* t);  // compiled with -mavx2 -mfma -mf16c
+#endif
+
+}  // namespace pocket::kernels

@@ -1,0 +1,435 @@
+// AVX2 + FMA + F16C kernels. This file is compiled with -mavx2 -mfma -mf16c and only ever
+// called after dispatch.cc has checked the CPU, so nothing here runs on older CPUs.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/scalar/unpack.h"
+#include "kernels/table_fill.h"
+#include "quant/quant.h"
+
+namespace pocket::kernels {
+namespace {
+
+using quant::BlockQ4_0;
+using quant::BlockQ8_0;
+using quant::BlockQ8_K;
+
+inline float HSum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  const __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  __m128 sh = _mm_movehdup_ps(lo);
+  lo = _mm_add_ps(lo, sh);
+  sh = _mm_movehl_ps(sh, lo);
+  lo = _mm_add_ss(lo, sh);
+  return _mm_cvtss_f32(lo);
+}
+
+// Sum of products of 32 signed bytes, as 8 f32 lanes (int32 partial sums converted).
+inline __m256 DotS8(__m256i x, __m256i y) {
+  const __m256i ax = _mm256_sign_epi8(x, x);
+  const __m256i sy = _mm256_sign_epi8(y, x);
+  const __m256i dot16 = _mm256_maddubs_epi16(ax, sy);
+  const __m256i dot32 = _mm256_madd_epi16(dot16, _mm256_set1_epi16(1));
+  return _mm256_cvtepi32_ps(dot32);
+}
+
+// Sum of 32 signed bytes as int32 lanes.
+inline __m256i SumS8(__m256i y) {
+  const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), y);
+  return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+}
+
+inline __m256i LoadQ4_0(const BlockQ4_0* b) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+  const __m256i nib = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+}
+
+inline __m256i LoadQ8(const int8_t* qs) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
+}
+
+float VecDotQ8_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ8_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m256 d = _mm256_set1_ps(F16ToF32(x[b].d) * F16ToF32(y[b].d));
+    acc = _mm256_fmadd_ps(d, DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc);
+  }
+  return HSum(acc);
+}
+
+float VecDotQ4_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m256 d = _mm256_set1_ps(F16ToF32(x[b].d) * F16ToF32(y[b].d));
+    acc = _mm256_fmadd_ps(d, DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc);
+  }
+  return HSum(acc);
+}
+
+// Any legacy type: unpack with the scalar unpacker, multiply with AVX2.
+template <UnpackFn kUnpack, int kBlockBytes>
+float VecDotLegacy(int64_t n, const void* w, const void* a) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  UnpackedBlock u;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    kUnpack(wb + b * kBlockBytes, &u);
+    const __m256i qa = LoadQ8(y[b].qs);
+    const float da = F16ToF32(y[b].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(u.d * da), DotS8(LoadQ8(u.q), qa), acc);
+    if (u.m != 0.0f)
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(u.m * da), _mm256_cvtepi32_ps(SumS8(qa)), acc);
+  }
+  return HSum(acc);
+}
+
+// GEMM tile for Q8_0/Q4_0 weights: each weight block is unpacked once and used for up to
+// four activation rows.
+template <bool kQ4>
+void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a,
+                    uint64_t a_stride, int nc, float* out, int64_t ldo) {
+  const int64_t nb = n / 32;
+  for (int r = 0; r < nr; ++r) {
+    const uint8_t* wrow = w + static_cast<uint64_t>(r) * w_stride;
+    int c = 0;
+    for (; c + 4 <= nc; c += 4) {
+      const auto* y0 = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride);
+      const auto* y1 =
+          reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + 1) * a_stride);
+      const auto* y2 =
+          reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + 2) * a_stride);
+      const auto* y3 =
+          reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + 3) * a_stride);
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+             acc3 = _mm256_setzero_ps();
+      for (int64_t b = 0; b < nb; ++b) {
+        __m256i qw;
+        float dw;
+        if constexpr (kQ4) {
+          const auto* x = reinterpret_cast<const BlockQ4_0*>(wrow) + b;
+          qw = LoadQ4_0(x);
+          dw = F16ToF32(x->d);
+        } else {
+          const auto* x = reinterpret_cast<const BlockQ8_0*>(wrow) + b;
+          qw = LoadQ8(x->qs);
+          dw = F16ToF32(x->d);
+        }
+        // Hoist the sign of the weights once for all four activation rows.
+        const __m256i ax = _mm256_sign_epi8(qw, qw);
+        const __m256i ones = _mm256_set1_epi16(1);
+        auto dot = [&](const BlockQ8_0* yb) {
+          const __m256i sy = _mm256_sign_epi8(LoadQ8(yb->qs), qw);
+          return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
+        };
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y0[b].d)), dot(&y0[b]), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y1[b].d)), dot(&y1[b]), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y2[b].d)), dot(&y2[b]), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y3[b].d)), dot(&y3[b]), acc3);
+      }
+      out[static_cast<int64_t>(c) * ldo + r] = HSum(acc0);
+      out[static_cast<int64_t>(c + 1) * ldo + r] = HSum(acc1);
+      out[static_cast<int64_t>(c + 2) * ldo + r] = HSum(acc2);
+      out[static_cast<int64_t>(c + 3) * ldo + r] = HSum(acc3);
+    }
+    for (; c < nc; ++c) {
+      const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
+      out[static_cast<int64_t>(c) * ldo + r] =
+          kQ4 ? VecDotQ4_0(n, wrow, ac) : VecDotQ8_0(n, wrow, ac);
+    }
+  }
+}
+
+// K-quants: dequantize one 256-element weight block with the scalar code, then FMA it with
+// the int8 activations. Correct for every K type; dedicated integer kernels replace the
+// common ones.
+template <DType kType>
+float VecDotK(int64_t n, const void* w, const void* a) {
+  const int64_t block_bytes = GetDTypeTraits(kType)->block_bytes;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  alignas(32) float wf[256];
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    (void)DequantizeRow(kType, wb + b * block_bytes, wf, 256);
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < 256; i += 8) {
+      const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(y[b].qs + i));
+      const __m256 af = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8));
+      acc = _mm256_fmadd_ps(_mm256_load_ps(wf + i), af, acc);
+    }
+    sum += HSum(acc) * y[b].d;
+  }
+  return sum;
+}
+
+float DotF32(int64_t n, const float* x, const float* y) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+         a3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+  }
+  for (; i + 8 <= n; i += 8)
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+  float sum = HSum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+float VecDotF32(int64_t n, const void* w, const void* a) {
+  return DotF32(n, static_cast<const float*>(w), static_cast<const float*>(a));
+}
+
+inline __m256 LoadF16(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256 LoadBF16(const uint16_t* p) {
+  const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+template <bool kBF16>
+float VecDot16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  auto load = [](const uint16_t* p) { return kBF16 ? LoadBF16(p) : LoadF16(p); };
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm256_fmadd_ps(load(x + i), load(y + i), a0);
+    a1 = _mm256_fmadd_ps(load(x + i + 8), load(y + i + 8), a1);
+  }
+  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load(x + i), load(y + i), a0);
+  float sum = HSum(_mm256_add_ps(a0, a1));
+  for (; i < n; ++i)
+    sum += kBF16 ? BF16ToF32(x[i]) * BF16ToF32(y[i]) : F16ToF32(x[i]) * F16ToF32(y[i]);
+  return sum;
+}
+
+template <bool kBF16>
+float KvDot16(int64_t n, const float* q, const void* k) {
+  const auto* x = static_cast<const uint16_t*>(k);
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kBF16 ? LoadBF16(x + i) : LoadF16(x + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8),
+                         kBF16 ? LoadBF16(x + i + 8) : LoadF16(x + i + 8), a1);
+  }
+  for (; i + 8 <= n; i += 8)
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kBF16 ? LoadBF16(x + i) : LoadF16(x + i), a0);
+  float sum = HSum(_mm256_add_ps(a0, a1));
+  for (; i < n; ++i) sum += q[i] * (kBF16 ? BF16ToF32(x[i]) : F16ToF32(x[i]));
+  return sum;
+}
+
+float KvDotF32(int64_t n, const float* q, const void* k) {
+  return DotF32(n, q, static_cast<const float*>(k));
+}
+
+void AxpyF32(int64_t n, float a, const float* x, float* y) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+template <bool kBF16>
+void KvAxpy16(int64_t n, float a, const void* v, float* y) {
+  const auto* x = static_cast<const uint16_t*>(v);
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 xv = kBF16 ? LoadBF16(x + i) : LoadF16(x + i);
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, xv, _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * (kBF16 ? BF16ToF32(x[i]) : F16ToF32(x[i]));
+}
+
+void KvAxpyF32(int64_t n, float a, const void* v, float* y) {
+  AxpyF32(n, a, static_cast<const float*>(v), y);
+}
+
+void KvStoreF16(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<uint16_t*>(dst);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) y[i] = F32ToF16(x[i]);
+}
+
+void ScaleF32(int64_t n, float a, float* y) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(va, _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] *= a;
+}
+
+void AddF32(int64_t n, const float* x, float* y) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += x[i];
+}
+
+void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* y) {
+  // Sum of squares in f64 lanes: the norm feeds every layer, keep it as exact as the scalar one.
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    s0 = _mm256_fmadd_pd(lo, lo, s0);
+    s1 = _mm256_fmadd_pd(hi, hi, s1);
+  }
+  alignas(32) double part[4];
+  _mm256_store_pd(part, _mm256_add_pd(s0, s1));
+  double ss = (part[0] + part[1]) + (part[2] + part[3]);
+  for (; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  const __m256 vs = _mm256_set1_ps(scale);
+  i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vs);
+    if (w) v = _mm256_mul_ps(v, _mm256_loadu_ps(w + i));
+    _mm256_storeu_ps(y + i, v);
+  }
+  for (; i < n; ++i) y[i] = w ? x[i] * scale * w[i] : x[i] * scale;
+}
+
+// exp(x) for 8 lanes (Cephes-style range reduction and polynomial, ~1 ulp on [-87, 88]).
+inline __m256 Exp(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.3981999507E-3f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(8.3334519073E-3f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(4.1665795894E-2f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.6666665459E-1f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(5.0000001201E-1f));
+  const __m256 x2 = _mm256_mul_ps(x, x);
+  p = _mm256_fmadd_ps(p, x2, _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+void GeluTanhMul(int64_t n, const float* gate, const float* up, float* out) {
+  // 0.5 * (1 + tanh(z)) == 1 / (1 + exp(-2z)): no cancellation near zero.
+  const __m256 k = _mm256_set1_ps(-2.0f * 0.7978845608028654f), c = _mm256_set1_ps(0.044715f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 g3 = _mm256_mul_ps(_mm256_mul_ps(g, g), g);
+    const __m256 z = _mm256_mul_ps(k, _mm256_fmadd_ps(c, g3, g));
+    const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, Exp(z)));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(g, s), _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) {
+    const float g = gate[i];
+    const float t = std::tanh(0.7978845608028654f * (g + 0.044715f * g * g * g));
+    out[i] = 0.5f * g * (1.0f + t) * up[i];
+  }
+}
+
+void Softmax(int64_t n, float* x) {
+  __m256 vmx = _mm256_set1_ps(-INFINITY);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(x + i));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmx);
+  float mx = lanes[0];
+  for (int l = 1; l < 8; ++l) mx = std::max(mx, lanes[l]);
+  for (; i < n; ++i) mx = std::max(mx, x[i]);
+  const __m256 m = _mm256_set1_ps(mx);
+  __m256 vsum = _mm256_setzero_ps();
+  i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = Exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    _mm256_storeu_ps(x + i, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = HSum(vsum);
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  ScaleF32(n, 1.0f / sum, x);
+}
+
+void Softcap(int64_t n, float cap, float* y) {
+  // tanh(u) = 1 - 2 / (1 + exp(2u)).
+  const __m256 two_over_cap = _mm256_set1_ps(2.0f / cap), vcap = _mm256_set1_ps(cap);
+  const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = Exp(_mm256_mul_ps(_mm256_loadu_ps(y + i), two_over_cap));
+    const __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(one, e)));
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(vcap, t));
+  }
+  for (; i < n; ++i) y[i] = cap * std::tanh(y[i] / cap);
+}
+
+constexpr int Id(DType t) { return static_cast<int>(t); }
+
+}  // namespace
+
+void FillAvx2Kernels(KernelTable* t) {
+  t->isa = Isa::kAvx2;
+  t->vec_dot[Id(DType::kF32)] = VecDotF32;
+  t->vec_dot[Id(DType::kF16)] = VecDot16<false>;
+  t->vec_dot[Id(DType::kBF16)] = VecDot16<true>;
+  t->vec_dot[Id(DType::kQ8_0)] = VecDotQ8_0;
+  t->vec_dot[Id(DType::kQ4_0)] = VecDotQ4_0;
+  t->vec_dot[Id(DType::kQ4_1)] = VecDotLegacy<UnpackQ4_1, 20>;
+  t->vec_dot[Id(DType::kQ5_0)] = VecDotLegacy<UnpackQ5_0, 22>;
+  t->vec_dot[Id(DType::kQ5_1)] = VecDotLegacy<UnpackQ5_1, 24>;
+  t->vec_dot[Id(DType::kIQ4_NL)] = VecDotLegacy<UnpackIQ4NL, 18>;
+  t->vec_dot[Id(DType::kMXFP4)] = VecDotLegacy<UnpackMXFP4, 17>;
+  t->vec_dot[Id(DType::kQ2_K)] = VecDotK<DType::kQ2_K>;
+  t->vec_dot[Id(DType::kQ3_K)] = VecDotK<DType::kQ3_K>;
+  t->vec_dot[Id(DType::kQ4_K)] = VecDotK<DType::kQ4_K>;
+  t->vec_dot[Id(DType::kQ5_K)] = VecDotK<DType::kQ5_K>;
+  t->vec_dot[Id(DType::kQ6_K)] = VecDotK<DType::kQ6_K>;
+  t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
+  t->gemm_tile[Id(DType::kQ8_0)] = GemmTileLegacy<false>;
+  t->gemm_tile[Id(DType::kQ4_0)] = GemmTileLegacy<true>;
+  t->dot_f32 = DotF32;
+  t->axpy_f32 = AxpyF32;
+  t->scale_f32 = ScaleF32;
+  t->add_f32 = AddF32;
+  t->rms_norm = RmsNorm;
+  t->gelu_tanh_mul = GeluTanhMul;
+  t->softcap = Softcap;
+  t->softmax = Softmax;
+  t->kv_store[1] = KvStoreF16;
+  t->kv_dot[0] = KvDotF32;
+  t->kv_dot[1] = KvDot16<false>;
+  t->kv_dot[2] = KvDot16<true>;
+  t->kv_axpy[0] = KvAxpyF32;
+  t->kv_axpy[1] = KvAxpy16<false>;
+  t->kv_axpy[2] = KvAxpy16<true>;
+}
+
+}  // namespace pocket::kernels

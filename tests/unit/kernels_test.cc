@@ -1,0 +1,265 @@
+// Every kernel of every ISA this CPU runs, against the scalar reference table.
+#include "kernels/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "quant/quant.h"
+#include "tensor/fp16.h"
+
+namespace pocket::kernels {
+namespace {
+
+const KernelTable& Ref() { return *KernelsFor(Isa::kScalar); }
+
+std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Encodes f32 weights into `type`. Types without a quantizer (IQ4_NL, IQ4_XS) get random
+// codes with a sane block scale.
+std::vector<uint8_t> MakeWeights(DType type, int64_t rows, int64_t cols, uint32_t seed) {
+  const uint64_t row_bytes = *RowBytes(type, cols);
+  std::vector<uint8_t> w(row_bytes * static_cast<uint64_t>(rows));
+  if (CanQuantize(type) || type == DType::kF32) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::vector<float> x = RandomVector(cols, seed + static_cast<uint32_t>(r), 0.5f);
+      if (type == DType::kF32) {
+        std::memcpy(w.data() + r * row_bytes, x.data(), row_bytes);
+      } else {
+        EXPECT_TRUE(QuantizeRow(type, x.data(), w.data() + r * row_bytes, cols).ok());
+      }
+    }
+    return w;
+  }
+  std::mt19937 rng(seed);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
+  const int64_t bb = GetDTypeTraits(type)->block_bytes;
+  for (size_t off = 0; off < w.size(); off += static_cast<size_t>(bb)) {
+    const uint16_t d = F32ToF16(0.01f);
+    std::memcpy(w.data() + off, &d, 2);  // both formats start with an f16 scale
+  }
+  return w;
+}
+
+std::vector<uint8_t> Encode(const KernelTable& k, DType act, const std::vector<float>& x,
+                            int64_t rows, int64_t cols) {
+  const uint64_t rb = *RowBytes(act, cols);
+  std::vector<uint8_t> out(rb * static_cast<uint64_t>(rows));
+  for (int64_t r = 0; r < rows; ++r)
+    k.quantize_act[static_cast<int>(act)](x.data() + r * cols, out.data() + r * rb, cols);
+  return out;
+}
+
+class IsaTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  const KernelTable& K() const { return *KernelsFor(GetParam()); }
+};
+
+const DType kWeightTypes[] = {DType::kF32,    DType::kF16,   DType::kBF16, DType::kQ8_0,
+                              DType::kQ4_0,   DType::kQ4_1,  DType::kQ5_0, DType::kQ5_1,
+                              DType::kIQ4_NL, DType::kMXFP4, DType::kQ2_K, DType::kQ3_K,
+                              DType::kQ4_K,   DType::kQ5_K,  DType::kQ6_K, DType::kIQ4_XS};
+
+TEST_P(IsaTest, VecDotMatchesScalarForEveryType) {
+  const int64_t n = 512;
+  for (DType t : kWeightTypes) {
+    SCOPED_TRACE(DTypeName(t));
+    const int id = static_cast<int>(t);
+    ASSERT_NE(K().vec_dot[id], nullptr);
+    const DType act = ActivationType(t);
+    const std::vector<uint8_t> w = MakeWeights(t, 4, n, 11);
+    const std::vector<float> x = RandomVector(n, 7);
+    const std::vector<uint8_t> a = Encode(Ref(), act, x, 1, n);
+    const std::vector<uint8_t> a_isa = Encode(K(), act, x, 1, n);
+    EXPECT_EQ(a, a_isa) << "activation encoding differs";
+    const uint64_t rb = *RowBytes(t, n);
+    for (int r = 0; r < 4; ++r) {
+      const float want = Ref().vec_dot[id](n, w.data() + r * rb, a.data());
+      const float got = K().vec_dot[id](n, w.data() + r * rb, a.data());
+      // Same integer sums per block; only the f32 summation order differs.
+      std::vector<float> wf(static_cast<size_t>(n));
+      ASSERT_TRUE(DequantizeRow(t, w.data() + r * rb, wf.data(), n).ok());
+      double mag = 0.0;
+      for (int64_t i = 0; i < n; ++i)
+        mag += std::fabs(wf[static_cast<size_t>(i)] * x[static_cast<size_t>(i)]);
+      EXPECT_NEAR(got, want, 1e-5 * mag + 1e-6) << "row " << r;
+      // And the dot is the dot of the decoded values (up to activation rounding).
+      std::vector<float> af(static_cast<size_t>(n));
+      if (act == DType::kF32) {
+        af = x;
+      } else {
+        ASSERT_TRUE(DequantizeRow(act, a.data(), af.data(), n).ok());
+      }
+      double exact = 0.0;
+      for (int64_t i = 0; i < n; ++i)
+        exact += static_cast<double>(wf[static_cast<size_t>(i)]) * af[static_cast<size_t>(i)];
+      EXPECT_NEAR(want, exact, 1e-4 * mag + 1e-6) << "row " << r;
+    }
+  }
+}
+
+TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
+  ThreadPool pool(3);
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kF16, DType::kF32}) {
+    for (int64_t n_tok : {1, 3, 5, 70}) {
+      SCOPED_TRACE(std::string(DTypeName(t)) + " n_tok=" + std::to_string(n_tok));
+      const int64_t rows = 37, cols = 256;
+      const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 3);
+      const std::vector<float> x = RandomVector(n_tok * cols, 5);
+      WeightMatrix m{t, w.data(), rows, cols, *RowBytes(t, cols)};
+      std::vector<float> y(static_cast<size_t>(n_tok * rows)), y1(y.size());
+      MatMulScratch s;
+      MatMul(K(), &pool, m, x.data(), cols, n_tok, y.data(), rows, &s);
+      MatMul(Ref(), nullptr, m, x.data(), cols, n_tok, y1.data(), rows, &s);
+      for (size_t i = 0; i < y.size(); ++i)
+        EXPECT_NEAR(y[i], y1[i], 1e-3f * (1.0f + std::fabs(y1[i]))) << i;
+    }
+  }
+}
+
+TEST_P(IsaTest, VectorOps) {
+  const int64_t n = 1000 + 3;
+  const std::vector<float> x = RandomVector(n, 1, 2.0f), w = RandomVector(n, 2),
+                           y0 = RandomVector(n, 3);
+  EXPECT_NEAR(K().dot_f32(n, x.data(), w.data()), Ref().dot_f32(n, x.data(), w.data()), 1e-3);
+  std::vector<float> a = y0, b = y0;
+  K().axpy_f32(n, 0.7f, x.data(), a.data());
+  Ref().axpy_f32(n, 0.7f, x.data(), b.data());
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)], 1e-6);
+  a = y0, b = y0;
+  K().rms_norm(x.data(), w.data(), n, 1e-6f, a.data());
+  Ref().rms_norm(x.data(), w.data(), n, 1e-6f, b.data());
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)],
+                1e-6f * (1 + std::fabs(b[static_cast<size_t>(i)])));
+  K().gelu_tanh_mul(n, x.data(), w.data(), a.data());
+  Ref().gelu_tanh_mul(n, x.data(), w.data(), b.data());
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)],
+                2e-6f * (1 + std::fabs(b[static_cast<size_t>(i)])));
+  std::vector<float> big = RandomVector(n, 9, 40.0f);
+  a = big, b = big;
+  K().softcap(n, 30.0f, a.data());
+  Ref().softcap(n, 30.0f, b.data());
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)], 1e-5f);
+  a = big, b = big;
+  K().softmax(n, a.data());
+  Ref().softmax(n, b.data());
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)], 1e-6f);
+}
+
+TEST_P(IsaTest, KvRowOps) {
+  const int64_t d = 72;
+  const std::vector<float> q = RandomVector(d, 4), v = RandomVector(d, 5);
+  for (int t = 0; t < kNumKvTypes; ++t) {
+    SCOPED_TRACE(KvTypeName(static_cast<KvType>(t)));
+    std::vector<uint8_t> s1(static_cast<size_t>(d) * 4), s2(s1.size());
+    K().kv_store[t](v.data(), s1.data(), d);
+    Ref().kv_store[t](v.data(), s2.data(), d);
+    EXPECT_EQ(s1, s2);  // rounding to f16/bf16 is exact RNE in both
+    EXPECT_NEAR(K().kv_dot[t](d, q.data(), s1.data()), Ref().kv_dot[t](d, q.data(), s1.data()),
+                1e-4);
+    std::vector<float> y1(static_cast<size_t>(d), 1.0f), y2 = y1;
+    K().kv_axpy[t](d, 0.3f, s1.data(), y1.data());
+    Ref().kv_axpy[t](d, 0.3f, s1.data(), y2.data());
+    for (int64_t i = 0; i < d; ++i)
+      ASSERT_NEAR(y1[static_cast<size_t>(i)], y2[static_cast<size_t>(i)], 1e-6);
+  }
+}
+
+// Attention over a ring-buffer cache equals a naive softmax over the visible keys.
+TEST_P(IsaTest, AttentionMatchesNaive) {
+  ThreadPool pool(2);
+  const int nh = 4, nkv = 2, d = 16;
+  const int64_t pos0 = 9, n_tok = 6, window = 5, capacity = window - 1 + n_tok;
+  const int64_t total = pos0 + n_tok;
+  const std::vector<float> keys = RandomVector(total * nkv * d, 21),
+                           vals = RandomVector(total * nkv * d, 22);
+  const std::vector<float> q = RandomVector(n_tok * nh * d, 23);
+  for (int64_t win : {int64_t{0}, window}) {
+    const int64_t cap = win ? capacity : total;
+    std::vector<float> kc(static_cast<size_t>(cap * nkv * d)), vc(kc.size());
+    for (int64_t j = 0; j < total; ++j) {  // later positions overwrite ring slots, as in use
+      std::memcpy(&kc[static_cast<size_t>((j % cap) * nkv * d)],
+                  &keys[static_cast<size_t>(j * nkv * d)], sizeof(float) * nkv * d);
+      std::memcpy(&vc[static_cast<size_t>((j % cap) * nkv * d)],
+                  &vals[static_cast<size_t>(j * nkv * d)], sizeof(float) * nkv * d);
+    }
+    AttentionParams p{nh, nkv, d, win};
+    KvLayerView view{reinterpret_cast<const uint8_t*>(kc.data()),
+                     reinterpret_cast<const uint8_t*>(vc.data()), cap, KvType::kF32};
+    std::vector<float> out(q.size());
+    AttentionScratch scratch;
+    Attention(K(), &pool, p, view, q.data(), n_tok, pos0, out.data(), &scratch);
+    for (int64_t i = 0; i < n_tok; ++i) {
+      const int64_t pos = pos0 + i, first = win ? std::max<int64_t>(0, pos - win + 1) : 0;
+      for (int h = 0; h < nh; ++h) {
+        const int g = h / (nh / nkv);
+        std::vector<double> s;
+        for (int64_t j = first; j <= pos; ++j) {
+          double dot = 0;
+          for (int e = 0; e < d; ++e)
+            dot += q[static_cast<size_t>((i * nh + h) * d + e)] *
+                   keys[static_cast<size_t>((j * nkv + g) * d + e)];
+          s.push_back(dot);
+        }
+        double mx = *std::max_element(s.begin(), s.end()), sum = 0;
+        for (double& v : s) sum += (v = std::exp(v - mx));
+        for (int e = 0; e < d; ++e) {
+          double o = 0;
+          for (int64_t j = first; j <= pos; ++j)
+            o += s[static_cast<size_t>(j - first)] / sum *
+                 vals[static_cast<size_t>((j * nkv + g) * d + e)];
+          ASSERT_NEAR(out[static_cast<size_t>((i * nh + h) * d + e)], o, 1e-5)
+              << "win " << win << " tok " << i << " head " << h;
+        }
+      }
+    }
+  }
+}
+
+std::string IsaParamName(const ::testing::TestParamInfo<Isa>& info) { return IsaName(info.param); }
+INSTANTIATE_TEST_SUITE_P(AllIsas, IsaTest, ::testing::ValuesIn(SupportedIsas()), IsaParamName);
+
+TEST(Dispatch, BestTableIsSupportedAndComplete) {
+  const KernelTable& k = Kernels();
+  EXPECT_NE(KernelsFor(k.isa), nullptr);
+  for (DType t : kWeightTypes) EXPECT_TRUE(HasMatMulKernel(t)) << DTypeName(t);
+  EXPECT_FALSE(HasMatMulKernel(DType::kIQ2_XXS));
+  EXPECT_EQ(ActivationType(DType::kQ4_K), DType::kQ8_K);
+  EXPECT_EQ(ActivationType(DType::kQ4_0), DType::kQ8_0);
+}
+
+TEST(ThreadPool, RunsEveryTaskOnceAcrossManyLoops) {
+  ThreadPool pool(4);
+  EXPECT_EQ(pool.size(), 4);
+  for (int loop = 0; loop < 200; ++loop) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(loop % 17 + 1));
+    pool.ParallelFor(static_cast<int64_t>(hits.size()), [&](int64_t t, int thread) {
+      EXPECT_GE(thread, 0);
+      EXPECT_LT(thread, 4);
+      hits[static_cast<size_t>(t)].fetch_add(1);
+    });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  }
+  ThreadPool single(1);
+  int count = 0;
+  single.ParallelFor(5, [&](int64_t, int) { ++count; });
+  EXPECT_EQ(count, 5);
+}
+
+}  // namespace
+}  // namespace pocket::kernels

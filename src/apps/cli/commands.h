@@ -14,6 +14,8 @@ constexpr int kExitUsage = 2;
 
 int RunInspect(int argc, char** argv);
 int RunLogits(int argc, char** argv);
+int RunTokenize(int argc, char** argv);
+int RunDetokenize(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

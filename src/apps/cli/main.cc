@@ -29,6 +29,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"inspect", RunInspect, "describe a model file: variant, hyper-parameters, tensors"},
     {"logits", RunLogits, "run token ids through the decoder and write the logits (f32)"},
+    {"tokenize", RunTokenize, "text to token ids"},
+    {"detokenize", RunDetokenize, "token ids to text"},
 };
 
 void PrintHelp() {

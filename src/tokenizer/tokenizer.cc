@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <queue>
+#include <functional>
 
 #include "base/mapped_file.h"
 #include "formats/gguf_reader.h"
@@ -31,12 +31,63 @@ int ParseByteToken(std::string_view t) {
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
+// A UTF-8 character of 1-4 bytes packed little-endian; unique because the lead byte fixes
+// the length.
+uint64_t CharKey(std::string_view c) {
+  uint64_t k = 0;
+  for (size_t i = 0; i < c.size(); ++i)
+    k |= static_cast<uint64_t>(static_cast<uint8_t>(c[i])) << (8 * i);
+  return k | (static_cast<uint64_t>(c.size()) << 32);
+}
+
 bool IsDirectory(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace
+
+void Tokenizer::FlatMap::Reserve(size_t n) {
+  size_t cap = 16;
+  int bits = 4;
+  while (cap < n * 2) {
+    cap *= 2;
+    ++bits;
+  }
+  keys_.assign(cap, kEmpty);
+  values_.assign(cap, 0);
+  shift_ = 64 - bits;
+  size_ = 0;
+}
+
+bool Tokenizer::FlatMap::Insert(uint64_t key, uint64_t value) {
+  if ((size_ + 1) * 2 > keys_.size()) {
+    std::vector<uint64_t> old_keys = std::move(keys_), old_values = std::move(values_);
+    Reserve(std::max<size_t>(16, old_keys.size()));
+    for (size_t i = 0; i < old_keys.size(); ++i) {
+      if (old_keys[i] != kEmpty) Insert(old_keys[i], old_values[i]);
+    }
+  }
+  const size_t mask = keys_.size() - 1;
+  for (size_t i = Slot(key);; i = (i + 1) & mask) {
+    if (keys_[i] == key) return false;
+    if (keys_[i] == kEmpty) {
+      keys_[i] = key;
+      values_[i] = value;
+      ++size_;
+      return true;
+    }
+  }
+}
+
+const uint64_t* Tokenizer::FlatMap::Find(uint64_t key) const {
+  if (keys_.empty()) return nullptr;
+  const size_t mask = keys_.size() - 1;
+  for (size_t i = Slot(key);; i = (i + 1) & mask) {
+    if (keys_[i] == key) return &values_[i];
+    if (keys_[i] == kEmpty) return nullptr;
+  }
+}
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& path) {
   std::string json_path;
@@ -178,16 +229,28 @@ Status Tokenizer::Build(std::vector<std::string> texts, std::vector<TokenType> t
     ids_.emplace(std::string_view(*virtual_strings_.back()), vid);
     return vid;
   };
-  merges_.reserve(merges.size());
+  merges_.Reserve(merges.size());
   for (size_t r = 0; r < merges.size(); ++r) {
     const auto& [l, rt] = merges[r];
     if (l.empty() || rt.empty())
       return InvalidArgument(StrFormat("merge %zu has an empty side", r));
     const int32_t a = intern(l), b = intern(rt), c = intern(l + rt);
-    merges_.emplace(
+    merges_.Insert(
         (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b),
-        Merge{static_cast<int32_t>(r), c});
+        (static_cast<uint64_t>(r) << 32) | static_cast<uint32_t>(c));
   }
+  // Single characters (of the vocabulary or of merges) for the first BPE step; the lowest id
+  // wins when a text occurs twice.
+  chars_.Reserve(4096);
+  auto add_char = [&](std::string_view text, int32_t id) {
+    if (text.empty() || text.size() > 4) return;
+    if (static_cast<size_t>(utf8::SequenceLength(static_cast<uint8_t>(text[0]))) != text.size())
+      return;
+    chars_.Insert(CharKey(text), static_cast<uint64_t>(id));
+  };
+  for (size_t i = 0; i < n; ++i) add_char(texts_[i], static_cast<int32_t>(i));
+  for (size_t i = 0; i < virtual_strings_.size(); ++i)
+    add_char(*virtual_strings_[i], static_cast<int32_t>(n + i));
   n_merges_ = merges.size();
   bos_ = Find("<bos>");
   eos_ = Find("<eos>");
@@ -209,8 +272,8 @@ int32_t Tokenizer::SymbolId(std::string_view s) const {
     const int32_t a = ascii_ids_[static_cast<uint8_t>(s[0])];
     if (a >= 0) return a;
   }
-  auto it = ids_.find(s);
-  return it == ids_.end() ? -1 : it->second;
+  const uint64_t* id = s.size() <= 4 ? chars_.Find(CharKey(s)) : nullptr;
+  return id ? static_cast<int32_t>(*id) : -1;
 }
 
 const std::string& Tokenizer::Piece(int32_t id, bool special) const {
@@ -231,16 +294,13 @@ void Tokenizer::EncodeRun(std::string_view run, std::vector<int32_t>* out) const
     uint32_t start, len;
     int32_t prev, next;
   };
-  struct Bigram {
-    int32_t rank, left, right, left_id, right_id, result;
-  };
-  struct Later {
-    bool operator()(const Bigram& a, const Bigram& b) const {
-      return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
-    }
-  };
-  std::vector<Symbol> sym;
-  sym.reserve(run.size());
+  // Heap entries are (rank << 32 | left symbol index): the smallest rank first, then the
+  // leftmost pair. Entries go stale when a neighbour merges; a pop re-checks the pair.
+  // Per-thread scratch: runs are many; reusing the buffers keeps the loop allocation-free.
+  thread_local std::vector<Symbol> sym;
+  thread_local std::vector<uint64_t> heap;
+  sym.clear();
+  heap.clear();
   for (size_t i = 0; i < run.size();) {
     const size_t len = std::min<size_t>(
         static_cast<size_t>(utf8::SequenceLength(static_cast<uint8_t>(run[i]))), run.size() - i);
@@ -251,33 +311,44 @@ void Tokenizer::EncodeRun(std::string_view run, std::vector<int32_t>* out) const
   }
   if (sym.empty()) return;
   sym.back().next = -1;
-  std::vector<Bigram> heap_storage;
-  heap_storage.reserve(sym.size());
-  std::priority_queue<Bigram, std::vector<Bigram>, Later> heap(Later(), std::move(heap_storage));
-  auto try_add = [&](int32_t l, int32_t r) {
-    if (l < 0 || r < 0) return;
+  auto merge_of = [&](int32_t l, int32_t r) -> const uint64_t* {
     const int32_t a = sym[static_cast<size_t>(l)].id, b = sym[static_cast<size_t>(r)].id;
-    if (a < 0 || b < 0) return;
-    auto it = merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
-                           static_cast<uint32_t>(b));
-    if (it == merges_.end()) return;
-    heap.push({it->second.rank, l, r, a, b, it->second.result});
+    if (a < 0 || b < 0) return nullptr;
+    return merges_.Find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
+                        static_cast<uint32_t>(b));
   };
-  for (int32_t i = 0; i + 1 < static_cast<int32_t>(sym.size()); ++i) try_add(i, i + 1);
+  const auto later = std::greater<uint64_t>();
+  for (int32_t i = 0; i + 1 < static_cast<int32_t>(sym.size()); ++i) {
+    if (const uint64_t* m = merge_of(i, i + 1))
+      heap.push_back((*m & 0xFFFFFFFF00000000ull) | static_cast<uint32_t>(i));
+  }
+  std::make_heap(heap.begin(), heap.end(), later);
+  auto push = [&](int32_t l) {
+    if (l < 0) return;
+    const int32_t r = sym[static_cast<size_t>(l)].next;
+    if (r < 0) return;
+    if (const uint64_t* m = merge_of(l, r)) {
+      heap.push_back((*m & 0xFFFFFFFF00000000ull) | static_cast<uint32_t>(l));
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+  };
   while (!heap.empty()) {
-    const Bigram bg = heap.top();
-    heap.pop();
-    Symbol& l = sym[static_cast<size_t>(bg.left)];
-    Symbol& r = sym[static_cast<size_t>(bg.right)];
-    if (l.len == 0 || r.len == 0 || l.next != bg.right || l.id != bg.left_id || r.id != bg.right_id)
-      continue;  // stale
-    l.id = bg.result;
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const uint64_t top = heap.back();
+    heap.pop_back();
+    const int32_t li = static_cast<int32_t>(top & 0xFFFFFFFFu);
+    Symbol& l = sym[static_cast<size_t>(li)];
+    if (l.len == 0 || l.next < 0) continue;
+    const uint64_t* m = merge_of(li, l.next);
+    if (!m || (*m >> 32) != (top >> 32)) continue;  // stale: the pair changed since the push
+    Symbol& r = sym[static_cast<size_t>(l.next)];
+    l.id = static_cast<int32_t>(*m & 0xFFFFFFFFu);
     l.len += r.len;
     r.len = 0;
     l.next = r.next;
-    if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = bg.left;
-    try_add(l.prev, bg.left);
-    try_add(bg.left, l.next);
+    if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = li;
+    push(l.prev);
+    push(li);
   }
   for (int32_t i = 0; i >= 0; i = sym[static_cast<size_t>(i)].next) {
     const Symbol& s = sym[static_cast<size_t>(i)];

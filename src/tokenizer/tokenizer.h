@@ -88,11 +88,26 @@ class Tokenizer {
   std::vector<std::unique_ptr<std::string>> virtual_strings_;  // merge parts not in the vocab
   int32_t ascii_ids_[128];
   int32_t byte_ids_[256];
-  struct Merge {
-    int32_t rank;
-    int32_t result;
+  // Open-addressing hash map from a 64-bit key to a 64-bit value: the BPE inner loop does one
+  // lookup per candidate pair, and node-based maps dominated its profile.
+  class FlatMap {
+   public:
+    void Reserve(size_t n);
+    // Inserts if absent; returns false if the key was present.
+    bool Insert(uint64_t key, uint64_t value);
+    const uint64_t* Find(uint64_t key) const;
+
+   private:
+    static constexpr uint64_t kEmpty = ~0ull;
+    size_t Slot(uint64_t key) const {
+      return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
+    }
+    std::vector<uint64_t> keys_, values_;
+    int shift_ = 64;
+    size_t size_ = 0;
   };
-  std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id)
+  FlatMap merges_;  // (left id << 32 | right id) -> (rank << 32 | result id)
+  FlatMap chars_;   // one UTF-8 character (bytes packed little-endian) -> id
   size_t n_merges_ = 0;
   std::vector<int32_t> specials_;  // CONTROL/USER_DEFINED/UNKNOWN ids, longest text first
   std::vector<int32_t> eog_;

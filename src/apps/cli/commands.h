@@ -16,6 +16,8 @@ int RunInspect(int argc, char** argv);
 int RunLogits(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
 int RunDetokenize(int argc, char** argv);
+int RunChatFormat(int argc, char** argv);
+int RunParseOutput(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

@@ -31,6 +31,8 @@ constexpr Command kCommands[] = {
     {"logits", RunLogits, "run token ids through the decoder and write the logits (f32)"},
     {"tokenize", RunTokenize, "text to token ids"},
     {"detokenize", RunDetokenize, "token ids to text"},
+    {"chat-format", RunChatFormat, "print the exact prompt for OpenAI-style messages and tools"},
+    {"parse-output", RunParseOutput, "split generated text into reasoning, content and tool calls"},
 };
 
 void PrintHelp() {

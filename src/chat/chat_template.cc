@@ -191,11 +191,10 @@ void FormatParameters(const Json& properties, std::string* out) {
   static const char* const kStandard[] = {"description", "type", "properties", "required",
                                           "nullable"};
   bool found_first = false;
-  for (const auto& [key, vp] : DictSort(properties)) {
-    if (std::find_if(std::begin(kStandard), std::end(kStandard),
-                     [&](const char* s) { return key == s; }) != std::end(kStandard)) {
-      continue;
-    }
+  for (const auto& item : DictSort(properties)) {
+    const std::string& key = item.first;
+    if (std::find(std::begin(kStandard), std::end(kStandard), key) != std::end(kStandard)) continue;
+    const Json* vp = item.second;
     const Json& value = *vp;
     if (found_first) *out += ',';
     found_first = true;

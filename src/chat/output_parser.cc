@@ -172,7 +172,8 @@ Read ReadCall(std::string_view s, ParsedToolCall* call, size_t* end) {
     return kCallClose.substr(0, rest.size()) == rest ? Read::kNeedMore : Read::kBad;
   if (rest.substr(0, kCallClose.size()) != kCallClose) return Read::kBad;
   call->name = std::string(name);
-  call->arguments_json = args.dump();
+  call->arguments_json =
+      args.dump(-1, ' ', false, Json::error_handler_t::replace);  // invalid UTF-8 -> U+FFFD
   *end = r.pos + kCallClose.size();
   return Read::kOk;
 }

@@ -149,6 +149,10 @@ TEST(OutputParser, MalformedCallWarns) {
   const ParsedOutput p = ParseModelOutput("<|tool_call>call:f{a:b}<tool_call|>", false);
   EXPECT_EQ(p.warnings.size(), 1u);
   EXPECT_TRUE(p.tool_calls.empty());
+  // Found by the fuzzer: invalid UTF-8 in a key must not throw while building the JSON.
+  const ParsedOutput q = ParseModelOutput("<|tool_call>call:f{e\xB7 x:1}<tool_call|>", false);
+  ASSERT_EQ(q.tool_calls.size(), 1u);
+  EXPECT_NE(q.tool_calls[0].arguments_json.find("\xEF\xBF\xBD"), std::string::npos);
 }
 
 TEST(ChatRender, BadInputIsAClearError) {

@@ -218,4 +218,15 @@ Result<Gemma4TextConfig> LoadTextConfig(const WeightSource& ws) {
   return c;
 }
 
+std::vector<double> Gemma4TextConfig::RopeFrequencies(bool sliding) const {
+  const int d = sliding ? head_dim_swa : head_dim_full;
+  const double theta = sliding ? rope_theta_swa : rope_theta_full;
+  const double partial = sliding ? 1.0 : partial_rotary_factor_full;
+  const int half = d / 2;
+  const int rotated = static_cast<int>(partial * d) / 2;
+  std::vector<double> f(static_cast<size_t>(half), 0.0);
+  for (int i = 0; i < rotated && i < half; ++i) f[static_cast<size_t>(i)] = std::pow(theta, -2.0 * i / d);
+  return f;
+}
+
 }  // namespace pocket

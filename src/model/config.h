@@ -48,6 +48,10 @@ struct Gemma4TextConfig {
   bool has_ple() const { return n_embd_per_layer > 0; }
   bool has_moe() const { return n_expert > 0; }
   bool has_double_wide_mlp() const;
+  // RoPE frequency of each rotation pair (head_dim/2 entries) for sliding or full layers:
+  // θ^(-2i/d) for the first int(partial·d)/2 pairs, 0 (unrotated) for the rest — the
+  // proportional partial RoPE of spec gemma4-text.md §4.4.
+  std::vector<double> RopeFrequencies(bool sliding) const;
 
   Status Validate() const;
 };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/kernels.h"
 #include "quant/quant.h"
 
 namespace pocket::ref {
@@ -12,24 +13,9 @@ void GetRow(const MatView& w, int64_t r, float* out) {
   (void)DequantizeRow(w.t->type, p, out, w.cols);
 }
 
-DType ActivationType(DType t) {
-  switch (t) {
-    case DType::kF16: return DType::kF16;
-    case DType::kBF16: return DType::kBF16;
-    case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1:
-    case DType::kQ8_0: case DType::kIQ4_NL: case DType::kMXFP4:
-      return DType::kQ8_0;
-    case DType::kQ2_K: case DType::kQ3_K: case DType::kQ4_K: case DType::kQ5_K:
-    case DType::kQ6_K: case DType::kIQ4_XS:
-      return DType::kQ8_K;
-    default:
-      return DType::kF32;
-  }
-}
-
 void MatVec(const MatView& w, const float* x_in, float* y, std::vector<float>* scratch) {
   scratch->resize(static_cast<size_t>(w.cols));
-  const DType act = ActivationType(w.t->type);
+  const DType act = kernels::ActivationType(w.t->type);
   std::vector<float> rounded;
   const float* x = x_in;
   if (act != DType::kF32 && w.cols % GetDTypeTraits(act)->block_elems == 0) {

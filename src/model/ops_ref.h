@@ -24,8 +24,6 @@ struct MatView {
 // dot-product activation format (Q8_0, Q8_K, F16, BF16), as the int8/16-bit kernels (and
 // llama.cpp) compute; this keeps the oracle and the fast kernels on the same numerics.
 void MatVec(const MatView& w, const float* x, float* y, std::vector<float>* scratch);
-// The activation format a weight type's dot product consumes (F32 for f32 weights).
-DType ActivationType(DType weight_type);
 // Dequantizes row r of w into out (cols floats).
 void GetRow(const MatView& w, int64_t r, float* out);
 

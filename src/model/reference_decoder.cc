@@ -5,24 +5,11 @@
 #include <numeric>
 
 namespace pocket {
-namespace {
-
-std::vector<double> RopeFreqs(int d, double theta, double partial) {
-  // Proportional RoPE: the first int(partial * d / 2) pairs rotate with exponent over the full
-  // head dim; the rest stay unrotated (spec §4.4).
-  const int half = d / 2;
-  const int rotated = static_cast<int>(partial * d) / 2;
-  std::vector<double> f(static_cast<size_t>(half), 0.0);
-  for (int i = 0; i < rotated && i < half; ++i) f[static_cast<size_t>(i)] = std::pow(theta, -2.0 * i / d);
-  return f;
-}
-
-}  // namespace
 
 ReferenceDecoder::ReferenceDecoder(const Gemma4TextConfig& config, const Gemma4Weights& weights, int64_t max_positions)
     : c_(config), w_(weights), max_pos_(max_positions) {
-  freqs_swa_ = RopeFreqs(c_.head_dim_swa, c_.rope_theta_swa, 1.0);
-  freqs_full_ = RopeFreqs(c_.head_dim_full, c_.rope_theta_full, c_.partial_rotary_factor_full);
+  freqs_swa_ = c_.RopeFrequencies(/*sliding=*/true);
+  freqs_full_ = c_.RopeFrequencies(/*sliding=*/false);
   k_cache_.resize(static_cast<size_t>(c_.n_layer));
   v_cache_.resize(static_cast<size_t>(c_.n_layer));
   for (int il = 0; il < c_.first_kv_shared_layer(); ++il) {

@@ -10,30 +10,14 @@
 namespace pocket {
 namespace {
 
-std::vector<double> RopeFreqs(int d, double theta, double partial) {
-  // Proportional RoPE: the first int(partial * d / 2) pairs rotate with an exponent over the
-  // full head dim; the remaining pairs stay unrotated (spec gemma4-text.md §4.4).
-  const int half = d / 2;
-  const int rotated = static_cast<int>(partial * d) / 2;
-  std::vector<double> f(static_cast<size_t>(half), 0.0);
-  for (int i = 0; i < rotated && i < half; ++i)
-    f[static_cast<size_t>(i)] = std::pow(theta, -2.0 * i / d);
-  return f;
-}
-
 kernels::WeightMatrix ToMatrix(const ref::MatView& v) {
   const uint64_t row_bytes = *RowBytes(v.t->type, v.cols);
   return {v.t->type, v.t->data + static_cast<uint64_t>(v.row_offset) * row_bytes, v.rows, v.cols,
           row_bytes};
 }
 
-Status CheckKernel(const ref::MatView& v) {
-  if (v.t == nullptr || kernels::HasMatMulKernel(v.t->type)) return Status::Ok();
-  return Unimplemented(StrFormat("tensor '%s' has type %s, which has no matrix kernel",
-                                 v.t->name.c_str(), DTypeName(v.t->type)));
-}
-
-Status CheckExperts(const TensorInfo* t) {
+// Every matrix the decoder multiplies must have a kernel for its type (null: absent tensor).
+Status CheckKernel(const TensorInfo* t) {
   if (t == nullptr || kernels::HasMatMulKernel(t->type)) return Status::Ok();
   return Unimplemented(StrFormat("tensor '%s' has type %s, which has no matrix kernel",
                                  t->name.c_str(), DTypeName(t->type)));
@@ -45,8 +29,8 @@ size_t Sz(int64_t v) { return static_cast<size_t>(v); }
 
 Result<std::unique_ptr<Decoder>> Decoder::Create(const Gemma4TextConfig& c, const Gemma4Weights& w,
                                                  ThreadPool* pool, const DecoderOptions& o) {
-  RETURN_IF_ERROR(CheckKernel(w.output));
-  RETURN_IF_ERROR(CheckKernel(w.ple_proj));
+  RETURN_IF_ERROR(CheckKernel(w.output.t));
+  RETURN_IF_ERROR(CheckKernel(w.ple_proj.t));
   for (const ref::MatView* v : {&w.token_embd, &w.ple_embd}) {
     if (v->t != nullptr && !CanDequantize(v->t->type)) {
       return Unimplemented(StrFormat("tensor '%s' has type %s, which pocket cannot decode",
@@ -56,10 +40,10 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const Gemma4TextConfig& c, cons
   for (const LayerWeights& l : w.layers) {
     for (const ref::MatView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down,
                                   &l.inp_gate, &l.proj, &l.router}) {
-      RETURN_IF_ERROR(CheckKernel(*v));
+      RETURN_IF_ERROR(CheckKernel(v->t));
     }
     for (const TensorInfo* t : {l.gate_up_exps, l.gate_exps, l.up_exps, l.down_exps})
-      RETURN_IF_ERROR(CheckExperts(t));
+      RETURN_IF_ERROR(CheckKernel(t));
   }
   if (o.max_batch <= 0)
     return InvalidArgument(
@@ -80,8 +64,8 @@ Decoder::Decoder(const Gemma4TextConfig& c, const Gemma4Weights& w, ThreadPool* 
       opt_(o),
       kv_(std::move(kv)),
       k_(o.kernels ? *o.kernels : kernels::Kernels()) {
-  freqs_swa_ = RopeFreqs(c_.head_dim_swa, c_.rope_theta_swa, 1.0);
-  freqs_full_ = RopeFreqs(c_.head_dim_full, c_.rope_theta_full, c_.partial_rotary_factor_full);
+  freqs_swa_ = c_.RopeFrequencies(/*sliding=*/true);
+  freqs_full_ = c_.RopeFrequencies(/*sliding=*/false);
 }
 
 void Decoder::AllocateBuffers() {

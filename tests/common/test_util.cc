@@ -98,4 +98,17 @@ CommandResult RunPocket(const std::vector<std::string>& args) {
   return r;
 }
 
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> out;
+  const std::string text = ReadFile(path);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > pos) out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
 }  // namespace pocket::testing

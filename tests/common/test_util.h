@@ -28,6 +28,8 @@ bool GoldenRequired();
 
 std::string ReadFile(const std::string& path);
 std::vector<float> ReadF32(const std::string& path);
+// The non-empty lines of a text file (JSON Lines fixtures).
+std::vector<std::string> ReadLines(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
 
 // A fresh temporary directory for the current test (removed at exit by the OS tmp policy).

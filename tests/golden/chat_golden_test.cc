@@ -13,14 +13,7 @@ using nlohmann::json;
 
 std::vector<json> ReadJsonl(const std::string& path) {
   std::vector<json> out;
-  const std::string text = testing::ReadFile(path);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) out.push_back(json::parse(text.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
+  for (const std::string& line : testing::ReadLines(path)) out.push_back(json::parse(line));
   return out;
 }
 

@@ -23,14 +23,8 @@ std::string FromHex(const std::string& hex) {
 
 std::vector<json> Cases() {
   std::vector<json> out;
-  const std::string text = testing::ReadFile(Dir() + "/cases.jsonl");
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > pos) out.push_back(json::parse(text.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
+  for (const std::string& line : testing::ReadLines(Dir() + "/cases.jsonl"))
+    out.push_back(json::parse(line));
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include "runtime/decoder.h"
 
 #include <cmath>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
@@ -137,6 +138,11 @@ TEST(Decoder, TokenLoopDoesNotAllocate) {
     ASSERT_TRUE((*d)->Eval(l.tokens.data(), 8, LogitsMode::kAll, logits.data()).ok());  // warm-up
     int32_t tok = 5;
     ASSERT_TRUE((*d)->Forward({&tok, 1}, LogitsMode::kLast, logits.data()).ok());
+    // The counter itself must see allocations, or the check below could not fail.
+    const long probe_before = testing::AllocationCount();
+    auto probe = std::make_unique<std::vector<int>>(100);
+    ASSERT_GT(testing::AllocationCount(), probe_before) << "allocation counter is not counting";
+    probe.reset();
     const long before = testing::AllocationCount();
     for (int i = 0; i < 20; ++i) {
       ASSERT_TRUE((*d)->Forward({&tok, 1}, LogitsMode::kLast, logits.data()).ok());

@@ -18,15 +18,18 @@ build: deps
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# Until the chat app lands this shows the CLI and inspects a model: the golden E2B-style test
-# model when ../shared/golden is present, else the first argument MODEL=... you give.
-GOLDEN_DIR ?= $(if $(POCKET_GOLDEN_DIR),$(POCKET_GOLDEN_DIR),../shared/golden)
-MODEL ?= $(GOLDEN_DIR)/text/e_style/model.gguf
+# Until the chat app lands this shows the CLI and inspects a model: MODEL=... when given, else
+# the tiny random-weight demo model (written once into the build folder by make-test-model).
+DEMO_MODEL := $(BUILD)/models/tiny-demo-Q8_0.gguf
+MODEL ?=
 run: build
 	@$(BUILD)/bin/pocket --help
 	@echo
-	@if [ -e "$(MODEL)" ]; then $(BUILD)/bin/pocket inspect "$(MODEL)"; \
-	 else echo "no model at $(MODEL); try: make run MODEL=path/to/model.gguf"; fi
+	@if [ -n "$(MODEL)" ]; then $(BUILD)/bin/pocket inspect "$(MODEL)"; else \
+	  if [ ! -e "$(DEMO_MODEL)" ]; then mkdir -p $(BUILD)/models && \
+	    $(BUILD)/bin/pocket make-test-model --shape tiny --type Q8_0 --out "$(DEMO_MODEL)"; fi; \
+	  echo "(no MODEL=... given: using the tiny demo model with RANDOM weights)"; \
+	  $(BUILD)/bin/pocket inspect "$(DEMO_MODEL)"; fi
 
 format:
 	@find src tests include -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -1,5 +1,6 @@
 #include "formats/gguf_writer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -94,11 +95,18 @@ Status GgufWriter::AddTensor(const std::string& name, DType type, const std::vec
   if (ne.empty() || ne.size() > 4) return InvalidArgument(name + ": tensors have 1 to 4 dimensions");
   auto nbytes = TensorBytes(type, ne.data(), static_cast<int>(ne.size()));
   if (!nbytes.ok()) return nbytes.status().WithContext("tensor '" + name + "'");
-  tensors_.push_back({name, type, ne, *nbytes, std::move(producer)});
+  tensors_.push_back({name, type, ne, *nbytes, std::move(producer), RowProducer()});
   return Status::Ok();
 }
 
-Status GgufWriter::Emit(const std::function<Status(const void*, size_t)>& sink) const {
+Status GgufWriter::AddTensorRows(const std::string& name, DType type, const std::vector<int64_t>& ne,
+                                 RowProducer producer) {
+  RETURN_IF_ERROR(AddTensor(name, type, ne, Producer()));
+  tensors_.back().rows = std::move(producer);
+  return Status::Ok();
+}
+
+std::string GgufWriter::Header() const {
   std::string head;
   Put<uint32_t>(&head, 0x46554747u);
   Put<uint32_t>(&head, 3);
@@ -106,24 +114,56 @@ Status GgufWriter::Emit(const std::function<Status(const void*, size_t)>& sink) 
   Put<int64_t>(&head, static_cast<int64_t>(n_kv_));
   head += kv_;
   uint64_t offset = 0;
-  std::vector<uint64_t> offsets;
   for (const PendingTensor& t : tensors_) {
     PutString(&head, t.name);
     Put<uint32_t>(&head, static_cast<uint32_t>(t.ne.size()));
     for (int64_t d : t.ne) Put<int64_t>(&head, d);
     Put<int32_t>(&head, static_cast<int32_t>(t.type));
     Put<uint64_t>(&head, offset);
-    offsets.push_back(offset);
     offset += (t.nbytes + alignment_ - 1) / alignment_ * alignment_;
   }
   head.resize((head.size() + alignment_ - 1) / alignment_ * alignment_, '\0');
-  RETURN_IF_ERROR(sink(head.data(), head.size()));
+  return head;
+}
+
+uint64_t GgufWriter::FileBytes() const {
+  uint64_t total = Header().size();
+  for (const PendingTensor& t : tensors_) total += (t.nbytes + alignment_ - 1) / alignment_ * alignment_;
+  return total;
+}
+
+Status GgufWriter::Emit(const std::function<Status(const void*, size_t)>& sink) const {
+  const uint64_t total = progress_ ? FileBytes() : 0;
+  uint64_t done = 0;
+  auto put = [&](const void* p, size_t n) -> Status {
+    RETURN_IF_ERROR(sink(p, n));
+    done += n;
+    if (progress_) progress_(done, total);
+    return Status::Ok();
+  };
+  const std::string head = Header();
+  RETURN_IF_ERROR(put(head.data(), head.size()));
+  constexpr uint64_t kChunkBytes = 32u << 20;
   std::vector<uint8_t> buf;
   for (const PendingTensor& t : tensors_) {
     const uint64_t padded = (t.nbytes + alignment_ - 1) / alignment_ * alignment_;
+    if (t.rows) {
+      ASSIGN_OR_RETURN(const uint64_t row_bytes, RowBytes(t.type, t.ne[0]));
+      const int64_t n_rows = row_bytes == 0 ? 0 : static_cast<int64_t>(t.nbytes / row_bytes);
+      const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / std::max<uint64_t>(row_bytes, 1)));
+      for (int64_t r = 0; r < n_rows; r += chunk_rows) {
+        const int64_t n = std::min(chunk_rows, n_rows - r);
+        buf.assign(static_cast<size_t>(n) * row_bytes, 0);
+        RETURN_IF_ERROR(t.rows(r, n, buf.data()).WithContext("tensor '" + t.name + "'"));
+        RETURN_IF_ERROR(put(buf.data(), buf.size()));
+      }
+      buf.assign(padded - t.nbytes, 0);
+      if (!buf.empty()) RETURN_IF_ERROR(put(buf.data(), buf.size()));
+      continue;
+    }
     buf.assign(padded, 0);
     RETURN_IF_ERROR(t.producer(buf.data(), t.nbytes).WithContext("tensor '" + t.name + "'"));
-    RETURN_IF_ERROR(sink(buf.data(), buf.size()));
+    RETURN_IF_ERROR(put(buf.data(), buf.size()));
   }
   return Status::Ok();
 }

@@ -20,6 +20,11 @@ class GgufWriter {
  public:
   // Fills `dst` (exactly the tensor's byte size) with the tensor's data.
   using Producer = std::function<Status(uint8_t* dst, uint64_t nbytes)>;
+  // Fills rows [first_row, first_row + n_rows) (a row = ne[0] elements, RowBytes(type, ne[0])
+  // bytes) at `dst`. Called with chunks of at most ~32 MiB, so a tensor of any size streams.
+  using RowProducer = std::function<Status(int64_t first_row, int64_t n_rows, uint8_t* dst)>;
+  // Reports bytes written so far out of the file's total size.
+  using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
   explicit GgufWriter(uint64_t alignment = 32) : alignment_(alignment) {}
 
@@ -45,6 +50,14 @@ class GgufWriter {
   Status AddTensor(const std::string& name, DType type, const std::vector<int64_t>& ne,
                    Producer producer);
 
+  // Data is produced in row chunks while writing.
+  Status AddTensorRows(const std::string& name, DType type, const std::vector<int64_t>& ne,
+                       RowProducer producer);
+
+  // Total file size WriteFile will produce.
+  uint64_t FileBytes() const;
+  void set_progress(Progress progress) { progress_ = std::move(progress); }
+
   Status WriteFile(const std::string& path) const;
   Result<std::string> WriteToString() const;
   size_t n_tensors() const { return tensors_.size(); }
@@ -55,8 +68,10 @@ class GgufWriter {
     DType type;
     std::vector<int64_t> ne;
     uint64_t nbytes;
-    Producer producer;
+    Producer producer;     // one of these two is set
+    RowProducer rows;
   };
+  std::string Header() const;
   void PutKey(const std::string& key, ValueType type);
   Status Emit(const std::function<Status(const void*, size_t)>& sink) const;
 
@@ -64,6 +79,7 @@ class GgufWriter {
   uint64_t n_kv_ = 0;
   std::string kv_;  // serialized key/values
   std::vector<PendingTensor> tensors_;
+  Progress progress_;
 };
 
 }  // namespace pocket

@@ -18,6 +18,7 @@ int RunTokenize(int argc, char** argv);
 int RunDetokenize(int argc, char** argv);
 int RunChatFormat(int argc, char** argv);
 int RunParseOutput(int argc, char** argv);
+int RunMakeTestModel(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

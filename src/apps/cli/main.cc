@@ -33,13 +33,14 @@ constexpr Command kCommands[] = {
     {"detokenize", RunDetokenize, "token ids to text"},
     {"chat-format", RunChatFormat, "print the exact prompt for OpenAI-style messages and tools"},
     {"parse-output", RunParseOutput, "split generated text into reasoning, content and tool calls"},
+    {"make-test-model", RunMakeTestModel, "write a random-weight GGUF of a real Gemma 4 shape (or tiny)"},
 };
 
 void PrintHelp() {
   std::printf(
       "pocket - Gemma 4 on your own device (text, images, audio), offline.\n\n"
       "usage: pocket <command> [options]\n\ncommands:\n");
-  for (const Command& c : kCommands) std::printf("  %-12s %s\n", c.name, c.summary);
+  for (const Command& c : kCommands) std::printf("  %-16s %s\n", c.name, c.summary);
   std::printf(
       "\nMODEL arguments accept a .gguf file (also split -00001-of-0000N.gguf), a .safetensors\n"
       "file, or a Hugging Face folder (config.json + safetensors + tokenizer.json).\n"

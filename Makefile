@@ -18,18 +18,24 @@ build: deps
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# Until the chat app lands this shows the CLI and inspects a model: MODEL=... when given, else
-# the tiny random-weight demo model (written once into the build folder by make-test-model).
+# Chats with MODEL=... when given, else with Gemma 4 E2B-it from the model cache
+# (~/.cache/pocket, or $POCKET_CACHE) when it is there, else — saying so loudly — with the tiny
+# random-weight demo model written once into the build folder by make-test-model.
+CACHE_DIR := $(if $(POCKET_CACHE),$(POCKET_CACHE),$(HOME)/.cache/pocket)
 DEMO_MODEL := $(BUILD)/models/tiny-demo-Q8_0.gguf
 MODEL ?=
 run: build
-	@$(BUILD)/bin/pocket --help
-	@echo
-	@if [ -n "$(MODEL)" ]; then $(BUILD)/bin/pocket inspect "$(MODEL)"; else \
+	@model="$(MODEL)"; \
+	if [ -z "$$model" ]; then model=$$(ls "$(CACHE_DIR)"/*[Gg]emma-4-[Ee]2[Bb]-it*.gguf 2>/dev/null | grep -v mmproj | head -n 1); fi; \
+	if [ -z "$$model" ]; then \
+	  echo "Gemma 4 E2B-it is not in $(CACHE_DIR) (pocket cannot download models yet; put a GGUF there"; \
+	  echo "or run: make run MODEL=path/to/model.gguf). Using the tiny demo model instead:"; \
+	  echo "its weights are RANDOM, so its answers are noise — it only shows that the whole path runs."; \
 	  if [ ! -e "$(DEMO_MODEL)" ]; then mkdir -p $(BUILD)/models && \
 	    $(BUILD)/bin/pocket make-test-model --shape tiny --type Q8_0 --out "$(DEMO_MODEL)"; fi; \
-	  echo "(no MODEL=... given: using the tiny demo model with RANDOM weights)"; \
-	  $(BUILD)/bin/pocket inspect "$(DEMO_MODEL)"; fi
+	  model="$(DEMO_MODEL)"; extra="-n 32"; \
+	fi; \
+	$(BUILD)/bin/pocket chat -m "$$model" $$extra
 
 format:
 	@find src tests include -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -331,6 +331,25 @@ void Decoder::PleBlock(int il, int64_t n) {
   });
 }
 
+bool Decoder::CanRewindTo(int64_t pos) const {
+  if (pos < 0 || pos > pos_) return false;
+  const bool has_sliding = std::any_of(c_.layer_types.begin(), c_.layer_types.end(),
+                                       [](LayerType t) { return t == LayerType::kSliding; });
+  const int64_t ring = std::min(opt_.n_ctx, c_.sliding_window - 1 + opt_.max_batch);
+  if (!has_sliding || ring >= opt_.n_ctx) return true;
+  // The ring holds positions [pos_ - ring, pos_); a query at `pos` needs [pos - W + 1, pos).
+  return std::max<int64_t>(0, pos - (c_.sliding_window - 1)) >= pos_ - ring;
+}
+
+Status Decoder::RewindTo(int64_t pos) {
+  if (!CanRewindTo(pos)) {
+    return OutOfRange(StrFormat("cannot rewind the context from %lld to %lld positions",
+                                (long long)pos_, (long long)pos));
+  }
+  pos_ = pos;
+  return Status::Ok();
+}
+
 Status Decoder::Forward(const DecoderBatch& b, LogitsMode mode, float* logits) {
   if (b.n <= 0) return InvalidArgument("empty batch");
   if (b.n > opt_.max_batch) {

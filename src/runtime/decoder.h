@@ -54,6 +54,15 @@ class Decoder {
   int64_t position() const { return pos_; }
   // Forgets the context (the cache memory is kept).
   void Reset() { pos_ = 0; }
+  // True if the context can be cut back to its first `pos` positions without losing keys a
+  // later query needs. Full-attention layers keep every position; a sliding-window ring
+  // shorter than the context can drop at most max_batch positions (what it holds beyond the
+  // window). Always true for pos == position().
+  bool CanRewindTo(int64_t pos) const;
+  // Cuts the context back to `pos` positions (the next token goes at `pos`).
+  Status RewindTo(int64_t pos);
+  int64_t n_ctx() const { return opt_.n_ctx; }
+  int64_t max_batch() const { return opt_.max_batch; }
   const KvCache& kv_cache() const { return kv_; }
   const Gemma4TextConfig& config() const { return c_; }
   int64_t n_vocab() const { return c_.n_vocab; }

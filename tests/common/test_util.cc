@@ -67,16 +67,21 @@ static std::string Slurp(int fd) {
   return out;
 }
 
-CommandResult RunPocket(const std::vector<std::string>& args) {
+CommandResult RunPocket(const std::vector<std::string>& args) { return RunPocketWithInput(args, ""); }
+
+CommandResult RunPocketWithInput(const std::vector<std::string>& args, const std::string& input) {
   const char* env = std::getenv("POCKET_BIN");
   const std::string bin = env && *env ? env : std::string(POCKET_BINARY_DIR) + "/bin/pocket";
   const std::string dir = TempDir();
-  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr", in_path = dir + "/stdin";
+  WriteFile(in_path, input);
   CommandResult r;
   const pid_t pid = fork();
   if (pid == 0) {
     const int o = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int e = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int i = open(in_path.c_str(), O_RDONLY);
+    dup2(i, 0);
     dup2(o, 1);
     dup2(e, 2);
     std::vector<char*> argv;

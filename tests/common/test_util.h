@@ -42,5 +42,7 @@ struct CommandResult {
 };
 // Runs the pocket CLI with the given arguments (no shell).
 CommandResult RunPocket(const std::vector<std::string>& args);
+// Same, with `input` on stdin.
+CommandResult RunPocketWithInput(const std::vector<std::string>& args, const std::string& input);
 
 }  // namespace pocket::testing

@@ -109,6 +109,23 @@ bool Args::GetInt(const std::string& name, long long fallback, long long lo, lon
   return true;
 }
 
+bool Args::GetDouble(const std::string& name, double fallback, double lo, double hi, double* out) {
+  if (!Has(name)) {
+    *out = fallback;
+    return true;
+  }
+  const std::string v = Get(name);
+  char* end = nullptr;
+  errno = 0;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !(x >= lo && x <= hi)) {
+    error_ = "option '" + name + "' expects a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + v + "'";
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
 std::string Args::HelpText() const {
   std::string s = "usage: pocket " + command_ + " " + usage_ + "\n\noptions:\n";
   for (const FlagSpec& f : flags_) {

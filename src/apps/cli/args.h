@@ -30,6 +30,8 @@ class Args {
   std::vector<std::string> GetAll(const std::string& name) const;
   // Integer flag; false (with error()) if present but not an integer in [lo, hi].
   bool GetInt(const std::string& name, long long fallback, long long lo, long long hi, long long* out);
+  // Number flag; false (with error()) if present but not a finite number in [lo, hi].
+  bool GetDouble(const std::string& name, double fallback, double lo, double hi, double* out);
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:

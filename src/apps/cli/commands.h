@@ -19,6 +19,8 @@ int RunDetokenize(int argc, char** argv);
 int RunChatFormat(int argc, char** argv);
 int RunParseOutput(int argc, char** argv);
 int RunMakeTestModel(int argc, char** argv);
+int RunRun(int argc, char** argv);
+int RunChat(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

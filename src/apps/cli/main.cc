@@ -27,6 +27,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"run", RunRun, "answer one prompt (streamed), with sampling, thinking and tool-call output"},
+    {"chat", RunChat, "interactive multi-turn chat; earlier turns stay in the KV cache"},
     {"inspect", RunInspect, "describe a model file: variant, hyper-parameters, tensors"},
     {"logits", RunLogits, "run token ids through the decoder and write the logits (f32)"},
     {"tokenize", RunTokenize, "text to token ids"},

@@ -1,0 +1,126 @@
+#include "runtime/conversation.h"
+
+#include "base/json_writer.h"
+#include "chat/chat_template.h"
+
+namespace pocket {
+namespace {
+
+constexpr int32_t kEndOfTurn = 106;  // <turn|>
+
+std::string MessageJson(const std::string& role, const std::string& content) {
+  JsonWriter w(false);
+  w.BeginObject().Key("role").String(role).Key("content").String(content).EndObject();
+  return w.str();
+}
+
+// Builds strings with append(): g++ 12 warns falsely (-Wrestrict) on operator+ chains here.
+std::string AppendToArray(const std::string& array, const std::string& item) {
+  std::string out = array.empty() ? std::string("[") : array.substr(0, array.size() - 1);
+  if (out.size() > 1) out.push_back(',');
+  out.append(item);
+  out.push_back(']');
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> GenerationPrompt(bool thinking) {
+  const std::string msgs = AppendToArray("", MessageJson("user", "x"));
+  ChatRenderOptions with, without;
+  with.enable_thinking = without.enable_thinking = thinking;
+  without.add_generation_prompt = false;
+  ASSIGN_OR_RETURN(std::string a, RenderChat(msgs, "", with));
+  ASSIGN_OR_RETURN(std::string b, RenderChat(msgs, "", without));
+  if (a.compare(0, b.size(), b) != 0) return Internal("generation prompt is not a suffix of the rendered chat");
+  return a.substr(b.size());
+}
+
+Conversation::Conversation(Session& session, ConversationOptions options)
+    : session_(session), options_(std::move(options)) {}
+
+void Conversation::Reset() {
+  messages_json_.clear();
+  history_.clear();
+  rerender_ = true;
+}
+
+void Conversation::set_thinking(bool on) {
+  if (on != options_.thinking) rerender_ = true;
+  options_.thinking = on;
+}
+
+void Conversation::set_system(std::string system) {
+  if (system != options_.system) rerender_ = true;
+  options_.system = std::move(system);
+}
+
+Result<std::vector<int32_t>> Conversation::PromptFor(const std::string& user_text) {
+  const Tokenizer& tok = session_.model().tokenizer();
+  Tokenizer::EncodeOptions enc;
+  enc.add_bos = false;
+  enc.parse_special = true;
+  const std::string user = MessageJson("user", user_text);
+  if (rerender_ || history_.empty()) {
+    // Whole conversation: system turn, past messages, the new user turn, generation prompt.
+    std::string msgs;
+    if (!options_.system.empty()) msgs = AppendToArray(msgs, MessageJson("system", options_.system));
+    if (!messages_json_.empty()) {  // splice the stored array's items in
+      if (msgs.empty()) {
+        msgs = messages_json_;
+      } else {
+        msgs.pop_back();
+        msgs.push_back(',');
+        msgs.append(messages_json_, 1, std::string::npos);
+      }
+    }
+    msgs = AppendToArray(msgs, user);
+    ChatRenderOptions ro;
+    ro.enable_thinking = options_.thinking;
+    ASSIGN_OR_RETURN(std::string text, RenderChat(msgs, options_.tools_json, ro));
+    return tok.Encode(text, enc);
+  }
+  // Continuation: close the model's turn if generation did not, then the new user turn.
+  std::vector<int32_t> ids = history_;
+  std::string text = history_.back() == kEndOfTurn ? "\n" : "<turn|>\n";
+  ChatRenderOptions ro;
+  ro.add_generation_prompt = false;
+  ro.bos_text = "";
+  ASSIGN_OR_RETURN(std::string turn, RenderChat(AppendToArray("", user), "", ro));
+  ASSIGN_OR_RETURN(std::string gen, GenerationPrompt(options_.thinking));
+  text.append(turn);
+  text.append(gen);
+  const std::vector<int32_t> more = tok.Encode(text, enc);
+  ids.insert(ids.end(), more.begin(), more.end());
+  return ids;
+}
+
+Result<ConversationReply> Conversation::Send(const std::string& user_text, Sampler& sampler,
+                                             const GenerateOptions& options, const DeltaCallback& on_delta) {
+  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, PromptFor(user_text));
+  RETURN_IF_ERROR(session_.Prefill(prompt, {}, options.cancel));
+  for (int32_t id : prompt) sampler.Accept(id);
+  ConversationReply reply;
+  reply.prompt_tokens = static_cast<int64_t>(prompt.size());
+  reply.prefilled_tokens = session_.stats().prefilled_tokens;
+  StreamingOutputParser parser(/*started_in_reasoning=*/false);
+  bool keep_going = true;
+  auto on_text = [&](std::string_view piece) {
+    StreamingOutputParser::Delta d = parser.Push(piece);
+    if (on_delta && (!d.reasoning.empty() || !d.content.empty() || !d.tool_calls.empty())) keep_going = on_delta(d);
+    return keep_going;
+  };
+  ASSIGN_OR_RETURN(reply.generation, Generate(session_, sampler, options, on_text));
+  StreamingOutputParser::Delta last = parser.Finish();
+  if (on_delta && (!last.reasoning.empty() || !last.content.empty() || !last.tool_calls.empty())) on_delta(last);
+  reply.parsed = ParseModelOutput(reply.generation.text, false);
+  // The context now holds the prompt and every generated token but the final one.
+  history_ = prompt;
+  history_.insert(history_.end(), reply.generation.tokens.begin(), reply.generation.tokens.end());
+  messages_json_ = AppendToArray(messages_json_, MessageJson("user", user_text));
+  messages_json_ = AppendToArray(messages_json_, MessageJson("assistant", reply.parsed.content));
+  rerender_ = false;
+  return reply;
+}
+
+}  // namespace pocket

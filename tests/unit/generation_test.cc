@@ -1,0 +1,315 @@
+// Sampling, sessions (prefix reuse and rewinding), the generation loop (stop strings, limits)
+// and multi-turn conversations, on the tiny random-weight model and the golden models.
+#include <cmath>
+#include <map>
+
+#include "common/test_util.h"
+#include "model/test_model.h"
+#include "runtime/conversation.h"
+#include "runtime/generate.h"
+#include "runtime/model.h"
+#include "runtime/sampler.h"
+#include "runtime/session.h"
+
+namespace pocket {
+namespace {
+
+TEST(Sampler, GreedyAndTopKOne) {
+  std::vector<float> logits = {0.1f, 2.0f, -1.0f, 1.9f};
+  SamplingParams p;
+  p.temperature = 0;
+  Sampler greedy(p, 4);
+  EXPECT_EQ(greedy.Sample(std::vector<float>(logits).data()), 1);
+  p.temperature = 1;
+  p.top_k = 1;
+  Sampler top1(p, 4);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(top1.Sample(std::vector<float>(logits).data()), 1);
+}
+
+std::map<int32_t, double> Frequencies(const SamplingParams& p, const std::vector<float>& logits, int n) {
+  Sampler s(p, static_cast<int64_t>(logits.size()));
+  std::map<int32_t, double> f;
+  for (int i = 0; i < n; ++i) f[s.Sample(std::vector<float>(logits).data())] += 1.0 / n;
+  return f;
+}
+
+TEST(Sampler, DrawsFromTheSoftmaxAndTruncates) {
+  const std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
+  SamplingParams p;
+  p.top_k = 0;
+  p.top_p = 1;
+  p.seed = 42;
+  auto f = Frequencies(p, logits, 40000);
+  EXPECT_NEAR(f[0], 0.5, 0.015);
+  EXPECT_NEAR(f[1], 0.3, 0.015);
+  EXPECT_NEAR(f[2], 0.15, 0.015);
+  EXPECT_NEAR(f[3], 0.05, 0.01);
+  p.top_p = 0.7f;  // keeps 0.5 + 0.3
+  f = Frequencies(p, logits, 20000);
+  EXPECT_EQ(f.size(), 2u);
+  EXPECT_NEAR(f[0], 0.5 / 0.8, 0.02);
+  p.top_p = 1;
+  p.min_p = 0.35f;  // keeps p >= 0.175
+  f = Frequencies(p, logits, 20000);
+  EXPECT_EQ(f.size(), 2u);
+  p.min_p = 0;
+  p.top_k = 3;
+  f = Frequencies(p, logits, 20000);
+  EXPECT_EQ(f.size(), 3u);
+  EXPECT_EQ(f.count(3), 0u);
+  p.top_k = 0;
+  p.temperature = 0.25f;  // sharper: p ∝ p^4
+  f = Frequencies(p, logits, 20000);
+  EXPECT_NEAR(f[0], 0.0625 / (0.0625 + 0.0081 + 0.00050625 + 0.00000625), 0.01);
+}
+
+TEST(Sampler, SameSeedSameDrawsDifferentSeedDifferent) {
+  const std::vector<float> logits(1000, 0.0f);
+  SamplingParams p;
+  p.top_k = 0;
+  p.top_p = 1;
+  auto run = [&](uint64_t seed) {
+    p.seed = seed;
+    Sampler s(p, 1000);
+    std::vector<int32_t> out;
+    for (int i = 0; i < 50; ++i) out.push_back(s.Sample(std::vector<float>(logits).data()));
+    return out;
+  };
+  EXPECT_EQ(run(7), run(7));
+  EXPECT_NE(run(7), run(8));
+}
+
+TEST(Sampler, Penalties) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.repetition_penalty = 2.0f;
+  Sampler rep(p, 3);
+  rep.Accept(0);
+  EXPECT_EQ(rep.Sample(std::vector<float>{1.0f, 0.9f, 0.0f}.data()), 1);  // 1.0 / 2 < 0.9
+  EXPECT_EQ(rep.Sample(std::vector<float>{-0.1f, -0.15f, -0.3f}.data()), 1);  // -0.1 * 2 < -0.15
+  p.repetition_penalty = 1;
+  p.frequency_penalty = 0.3f;
+  Sampler freq(p, 3);
+  freq.Accept(0);
+  EXPECT_EQ(freq.Sample(std::vector<float>{1.0f, 0.6f, 0.0f}.data()), 0);  // 1.0 - 0.3 > 0.6
+  freq.Accept(0);
+  EXPECT_EQ(freq.Sample(std::vector<float>{1.0f, 0.5f, 0.0f}.data()), 1);  // 1.0 - 0.6 = 0.4 < 0.5
+  p.frequency_penalty = 0;
+  p.presence_penalty = 0.5f;
+  p.penalty_last_n = 1;
+  Sampler pres(p, 3);
+  pres.Accept(0);
+  pres.Accept(2);  // pushes 0 out of the window
+  EXPECT_EQ(pres.Sample(std::vector<float>{1.0f, 0.9f, 0.0f}.data()), 0);
+}
+
+TEST(Sampler, ValidatesParameters) {
+  SamplingParams p;
+  p.top_p = 1.5f;
+  EXPECT_FALSE(p.Validate().ok());
+  p = SamplingParams();
+  p.temperature = -1;
+  EXPECT_FALSE(p.Validate().ok());
+  p = SamplingParams();
+  p.repetition_penalty = 0;
+  EXPECT_FALSE(p.Validate().ok());
+  EXPECT_TRUE(SamplingParams().Validate().ok());
+}
+
+// The tiny random model, written once per test binary.
+const std::string& TinyModelPath() {
+  static const std::string path = [] {
+    TestModelOptions o;
+    o.shape = "tiny";
+    o.type = FileType::kQ8_0;
+    o.out_path = testing::TempDir() + "/tiny.gguf";
+    auto plan = WriteTestModel(o);
+    EXPECT_TRUE(plan.ok()) << plan.status().message();
+    return o.out_path;
+  }();
+  return path;
+}
+
+std::vector<float> FreshLogits(const Model& m, ThreadPool* pool, const std::vector<int32_t>& tokens) {
+  SessionOptions so;
+  so.n_ctx = 256;
+  auto s = Session::Create(m, pool, so);
+  EXPECT_TRUE(s.ok());
+  EXPECT_TRUE((*s)->Prefill(tokens).ok());
+  return std::vector<float>((*s)->logits(), (*s)->logits() + m.config().n_vocab);
+}
+
+void ExpectClose(const std::vector<float>& a, const float* b, const char* what) {
+  float worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  EXPECT_LT(worst, 1e-4f) << what;
+}
+
+TEST(Session, ReusesPrefixesAndRewindsLikeAFreshPrefill) {
+  POCKET_REQUIRE_GOLDEN_OR_SKIP();
+  // e_style has an 8-token sliding window: with batch 4 the ring holds 11 slots, so a rewind
+  // of more than 4 positions must fall back to a full re-prefill.
+  auto m = Model::Load(testing::GoldenDir() + "/text/e_style/model.gguf");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  ThreadPool pool(2);
+  SessionOptions so;
+  so.n_ctx = 256;
+  so.batch = 4;
+  auto s = Session::Create(**m, &pool, so);
+  ASSERT_TRUE(s.ok());
+  std::vector<int32_t> a;
+  for (int i = 0; i < 30; ++i) a.push_back(static_cast<int32_t>((i * 37 + 11) % 500));
+  ASSERT_TRUE((*s)->Prefill(a).ok());
+  EXPECT_EQ((*s)->stats().prefilled_tokens, 30);
+
+  std::vector<int32_t> ab = a;
+  for (int i = 0; i < 9; ++i) ab.push_back(static_cast<int32_t>(100 + i));
+  ASSERT_TRUE((*s)->Prefill(ab).ok());
+  EXPECT_EQ((*s)->stats().reused_tokens, 30);
+  EXPECT_EQ((*s)->stats().prefilled_tokens, 9);
+  ExpectClose(FreshLogits(**m, &pool, ab), (*s)->logits(), "extended prompt");
+
+  std::vector<int32_t> ac = ab;  // diverges 3 tokens from the end: a short rewind
+  ac[ac.size() - 3] = 7;
+  ASSERT_TRUE((*s)->Prefill(ac).ok());
+  EXPECT_EQ((*s)->stats().reused_tokens, 36);
+  ExpectClose(FreshLogits(**m, &pool, ac), (*s)->logits(), "short rewind");
+
+  std::vector<int32_t> ad(a.begin(), a.begin() + 20);  // 19 positions back: beyond the ring
+  ad.push_back(3);
+  ASSERT_TRUE((*s)->Prefill(ad).ok());
+  EXPECT_EQ((*s)->stats().reused_tokens, 0);
+  ExpectClose(FreshLogits(**m, &pool, ad), (*s)->logits(), "long rewind");
+
+  ASSERT_TRUE((*s)->Prefill(ad).ok());  // same prompt again: nothing to do
+  EXPECT_EQ((*s)->stats().prefilled_tokens, 0);
+  EXPECT_FALSE((*s)->Prefill({}).ok());
+  EXPECT_FALSE((*s)->Prefill({1, 999999}).ok());
+  EXPECT_FALSE((*s)->Prefill(std::vector<int32_t>(300, 5)).ok());
+  ASSERT_TRUE((*s)->Prefill(ad).ok());  // still usable after bad input
+  ExpectClose(FreshLogits(**m, &pool, ad), (*s)->logits(), "after bad input");
+}
+
+TEST(Generate, StopStringsLimitsAndStreaming) {
+  auto m = Model::Load(TinyModelPath());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  ThreadPool pool(2);
+  SessionOptions so;
+  so.n_ctx = 64;
+  auto s = Session::Create(**m, &pool, so);
+  ASSERT_TRUE(s.ok());
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  const std::vector<int32_t> prompt = {2, 105, 2364, 107};
+  auto generate = [&](const GenerateOptions& o, std::string* streamed) {
+    EXPECT_TRUE((*s)->Prefill(prompt).ok());
+    Sampler sampler(greedy, (**m).config().n_vocab);
+    return Generate(**s, sampler, o, [&](std::string_view piece) {
+      streamed->append(piece);
+      return true;
+    });
+  };
+  GenerateOptions o;
+  o.max_tokens = 12;
+  std::string streamed;
+  auto free_run = generate(o, &streamed);
+  ASSERT_TRUE(free_run.ok());
+  EXPECT_EQ(free_run->finish, FinishReason::kMaxTokens);
+  EXPECT_EQ(free_run->tokens.size(), 12u);
+  EXPECT_EQ(streamed, free_run->text);
+  ASSERT_GT(free_run->text.size(), 20u);
+
+  o.stop = {free_run->text.substr(9, 6)};
+  streamed.clear();
+  auto stopped = generate(o, &streamed);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->finish, FinishReason::kStopString);
+  EXPECT_EQ(stopped->text, free_run->text.substr(0, free_run->text.find(o.stop[0])));
+  EXPECT_EQ(streamed, stopped->text) << "a stop string's text must never be streamed";
+
+  o.stop.clear();
+  o.max_tokens = -1;  // until the 64-token context is full
+  streamed.clear();
+  auto full = generate(o, &streamed);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->finish, FinishReason::kContextFull);
+  EXPECT_EQ((*s)->tokens().size(), 64u);
+
+  std::atomic<bool> cancel{true};
+  o.cancel = &cancel;
+  auto cancelled = generate(o, &streamed);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->finish, FinishReason::kCancelled);
+}
+
+TEST(Conversation, FollowUpTurnsOnlyPrefillTheNewTurn) {
+  auto m = Model::Load(TinyModelPath());
+  ASSERT_TRUE(m.ok());
+  ThreadPool pool(2);
+  auto s = Session::Create(**m, &pool, SessionOptions());
+  ASSERT_TRUE(s.ok());
+  Conversation conv(**s, ConversationOptions{"be brief", "", false});
+  SamplingParams p;
+  p.seed = 1;
+  Sampler sampler(p, (**m).config().n_vocab);
+  GenerateOptions o;
+  o.max_tokens = 16;
+  auto r1 = conv.Send("hello there", sampler, o);
+  ASSERT_TRUE(r1.ok()) << r1.status().message();
+  EXPECT_EQ(r1->prefilled_tokens, r1->prompt_tokens);
+  // Everything the first turn left in the cache (prompt + reply) is reused.
+  const int64_t cached = static_cast<int64_t>((*s)->tokens().size());
+  EXPECT_GE(cached, conv.n_tokens() - 1);
+  auto r2 = conv.Send("and again", sampler, o);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ((*s)->stats().reused_tokens, cached);
+  EXPECT_EQ(r2->prefilled_tokens, r2->prompt_tokens - cached);
+  EXPECT_LT(r2->prefilled_tokens, 40);
+  // Thinking on re-renders the history; the shared prefix (BOS) is still reused.
+  conv.set_thinking(true);
+  auto r3 = conv.Send("think", sampler, o);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_GT(r3->prefilled_tokens, r2->prefilled_tokens);
+}
+
+TEST(GenerationPrompt, MatchesTheTemplate) {
+  EXPECT_EQ(*GenerationPrompt(true), "<|turn>model\n");
+  EXPECT_EQ(*GenerationPrompt(false), "<|turn>model\n<|channel>thought\n<channel|>");
+}
+
+TEST(RunCli, ReproducibleWithASeedAndClearErrors) {
+  const std::string& model = TinyModelPath();
+  auto a = testing::RunPocket({"run", "-m", model, "-p", "hi", "-n", "12", "--seed", "5"});
+  auto b = testing::RunPocket({"run", "-m", model, "-p", "hi", "-n", "12", "--seed", "5"});
+  auto c = testing::RunPocket({"run", "-m", model, "-p", "hi", "-n", "12", "--seed", "6"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out);
+  EXPECT_GT(a.out.size(), 12u);
+  auto greedy = testing::RunPocket({"run", "-m", model, "-p", "hi", "-n", "5", "--temp", "0", "--stats"});
+  ASSERT_EQ(greedy.exit_code, 0);
+  EXPECT_NE(greedy.err.find("generated 5 tok"), std::string::npos) << greedy.err;
+  EXPECT_EQ(testing::RunPocket({"run", "-m", model, "-p", "hi", "--top-p", "2"}).exit_code, 2);
+  EXPECT_EQ(testing::RunPocket({"run", "-m", model}).exit_code, 2);
+  EXPECT_EQ(testing::RunPocket({"run", "-p", "hi"}).exit_code, 2);
+  EXPECT_EQ(testing::RunPocket({"run", "-m", "/nonexistent.gguf", "-p", "hi"}).exit_code, 1);
+  EXPECT_EQ(testing::RunPocket({"run", "-m", model, "-p", "hi", "--image", "x.jpg"}).exit_code, 1);
+}
+
+TEST(ChatCli, MultiTurnFromStdinWithCommands) {
+  const std::string& model = TinyModelPath();
+  auto r = testing::RunPocketWithInput({"chat", "-m", model, "-n", "6", "--seed", "1", "--stats"},
+                                       "hello\n/think on\nsecond \\\nline\n/bogus\n/reset\nthird\n/exit\nnever sent\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(thinking on)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown command /bogus"), std::string::npos);
+  EXPECT_NE(r.out.find("(conversation cleared)"), std::string::npos);
+  // Three answers: the first computes the whole prompt, the others follow the cache.
+  size_t n_stats = 0;
+  for (size_t at = r.err.find("[prompt"); at != std::string::npos; at = r.err.find("[prompt", at + 1)) ++n_stats;
+  EXPECT_EQ(n_stats, 3u) << r.err;
+  EXPECT_NE(r.err.find("(0 reused"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace pocket

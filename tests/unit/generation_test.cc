@@ -5,6 +5,7 @@
 
 #include "common/test_util.h"
 #include "model/test_model.h"
+#include "runtime/bench.h"
 #include "runtime/conversation.h"
 #include "runtime/generate.h"
 #include "runtime/model.h"
@@ -309,6 +310,42 @@ TEST(ChatCli, MultiTurnFromStdinWithCommands) {
   for (size_t at = r.err.find("[prompt"); at != std::string::npos; at = r.err.find("[prompt", at + 1)) ++n_stats;
   EXPECT_EQ(n_stats, 3u) << r.err;
   EXPECT_NE(r.err.find("(0 reused"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace pocket
+
+namespace pocket {
+namespace {
+
+TEST(BenchCli, JsonHasEveryContractField) {
+  auto r = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "8", "-r", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* key : {"\"test\": \"pp16\"", "\"test\": \"tg8\"", "\"tokens_per_second\"", "\"stddev\"",
+                          "\"threads\"", "\"model_type\": \"custom Q8_0\"", "\"model_bytes\"", "\"peak_rss_bytes\"",
+                          "\"ttft_ms\"", "\"bytes_per_token\"", "\"roofline_fraction\"", "\"bandwidth_gbps\""}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << "\n" << r.out;
+  }
+  auto table = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("pp16"), std::string::npos);
+  EXPECT_EQ(table.out.find("tg"), std::string::npos);
+  EXPECT_EQ(testing::RunPocket({"bench", "-m", TinyModelPath(), "-r", "0"}).exit_code, 2);
+}
+
+TEST(Bench, BytesPerTokenCountsEachMatrixOnceAndOneEmbeddingRow) {
+  auto m = Model::Load(TinyModelPath());
+  ASSERT_TRUE(m.ok());
+  uint64_t all = 0, embd = 0, ple = 0;
+  for (const TensorInfo& t : (*m)->source().tensors()) {
+    all += t.nbytes;
+    if (t.name == "token_embd.weight") embd = t.nbytes;
+    if (t.name == "per_layer_token_embd.weight") ple = t.nbytes;
+  }
+  const uint64_t b = DecodeBytesPerToken(**m, 0);
+  // Everything but the PLE table (one row of it), token_embd counted once as the LM head.
+  EXPECT_GT(b, all - ple);
+  EXPECT_LT(b, all - ple + embd / 1000 + ple / 1000);
 }
 
 }  // namespace

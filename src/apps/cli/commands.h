@@ -21,6 +21,7 @@ int RunParseOutput(int argc, char** argv);
 int RunMakeTestModel(int argc, char** argv);
 int RunRun(int argc, char** argv);
 int RunChat(int argc, char** argv);
+int RunBench(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

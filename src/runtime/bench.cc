@@ -1,0 +1,149 @@
+#include "runtime/bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "kernels/kernels.h"
+#include "quant/quant.h"
+#include "runtime/session.h"
+
+namespace pocket {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<int32_t> RandomTokens(int64_t n, int64_t n_vocab) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  uint64_t s = 12345;
+  for (int32_t& id : t) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    id = static_cast<int32_t>((s >> 33) % static_cast<uint64_t>(n_vocab));
+  }
+  return t;
+}
+
+void Finish(BenchRun* r) {
+  std::vector<double> tps;
+  for (double s : r->seconds) tps.push_back(static_cast<double>(r->n_tokens) / std::max(s, 1e-9));
+  double mean = 0;
+  for (double x : tps) mean += x / static_cast<double>(tps.size());
+  double var = 0;
+  for (double x : tps) var += (x - mean) * (x - mean);
+  r->tokens_per_second = mean;
+  r->stddev = tps.size() > 1 ? std::sqrt(var / static_cast<double>(tps.size() - 1)) : 0;
+}
+
+}  // namespace
+
+Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps) {
+  if (n_prompt <= 0 || reps <= 0) return InvalidArgument("prompt length and repetitions must be positive");
+  BenchRun r;
+  r.test = "pp" + std::to_string(n_prompt);
+  r.n_tokens = n_prompt;
+  SessionOptions so;
+  so.n_ctx = n_prompt + 1;
+  so.batch = std::min<int64_t>(n_prompt, 512);
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Create(model, pool, so));
+  const std::vector<int32_t> tokens = RandomTokens(n_prompt, model.config().n_vocab);
+  double ttft = 0;
+  for (int rep = -1; rep < reps; ++rep) {  // rep -1: warm-up (page-in, caches)
+    s->Reset();
+    const auto t0 = Clock::now();
+    RETURN_IF_ERROR(s->Prefill(tokens));
+    const float* l = s->logits();
+    volatile int32_t first = static_cast<int32_t>(std::max_element(l, l + model.config().n_vocab) - l);
+    (void)first;
+    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (rep >= 0) {
+      r.seconds.push_back(sec);
+      ttft += sec * 1000 / reps;
+    }
+  }
+  r.ttft_ms = ttft;
+  Finish(&r);
+  return r;
+}
+
+Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps) {
+  if (n_gen <= 0 || reps <= 0) return InvalidArgument("generation length and repetitions must be positive");
+  BenchRun r;
+  r.test = "tg" + std::to_string(n_gen);
+  r.n_tokens = n_gen;
+  SessionOptions so;
+  so.n_ctx = n_gen + 1;
+  so.batch = 1;
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Create(model, pool, so));
+  const std::vector<int32_t> tokens = RandomTokens(n_gen, model.config().n_vocab);
+  for (int rep = -1; rep < reps; ++rep) {
+    s->Reset();
+    const auto t0 = Clock::now();
+    RETURN_IF_ERROR(s->Prefill({tokens[0]}));
+    for (int64_t i = 1; i < n_gen; ++i) RETURN_IF_ERROR(s->Append(tokens[static_cast<size_t>(i)]));
+    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (rep >= 0) r.seconds.push_back(sec);
+  }
+  Finish(&r);
+  return r;
+}
+
+uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {
+  const Gemma4TextConfig& c = model.config();
+  uint64_t total = 0;
+  for (const TensorInfo& t : model.source().tensors()) {
+    const std::string& n = t.name;
+    if (n.rfind("v.", 0) == 0 || n.rfind("a.", 0) == 0 || n.rfind("mm.", 0) == 0) continue;  // encoders
+    const uint64_t rows = t.ne[0] > 0 ? static_cast<uint64_t>(t.n_elements() / t.ne[0]) : 1;
+    const uint64_t row_bytes = rows > 0 ? t.nbytes / rows : t.nbytes;
+    if (n == "token_embd.weight") {
+      // One row looked up; the tied LM head reads the whole table (unless output.weight exists).
+      total += row_bytes + (model.source().Find("output.weight") == nullptr ? t.nbytes : 0);
+    } else if (n == "per_layer_token_embd.weight") {
+      total += row_bytes;
+    } else if (n.find("_exps.") != std::string::npos && c.n_expert > 0) {
+      total += t.nbytes / static_cast<uint64_t>(c.n_expert) * static_cast<uint64_t>(c.n_expert_used);
+    } else {
+      total += t.nbytes;
+    }
+  }
+  // KV cache: each layer that owns KV reads min(ctx, window) or ctx positions of K and V (f32).
+  for (int il = 0; il < c.first_kv_shared_layer(); ++il) {
+    const int64_t span = c.is_sliding(il) ? std::min(ctx, c.sliding_window) : ctx;
+    total += static_cast<uint64_t>(span) * 2 * static_cast<uint64_t>(c.n_head_kv[static_cast<size_t>(il)]) *
+             static_cast<uint64_t>(c.head_dim(il)) * 4;
+  }
+  return total;
+}
+
+double MeasureReadBandwidth(ThreadPool* pool, uint64_t bytes) {
+  const int64_t n = static_cast<int64_t>(bytes / sizeof(float));
+  std::vector<float> buf(static_cast<size_t>(n), 1.0f);
+  const kernels::KernelTable& k = kernels::Kernels();
+  constexpr int64_t kChunk = 1 << 18;  // 1 MiB of floats per task
+  const int64_t n_tasks = (n + kChunk - 1) / kChunk;
+  std::vector<float> sink(static_cast<size_t>(pool->size()), 0.0f);
+  double best = 0;
+  for (int rep = 0; rep < 4; ++rep) {  // best of 4: bandwidth is a ceiling
+    const auto t0 = Clock::now();
+    pool->ParallelFor(n_tasks, [&](int64_t task, int thread) {
+      const int64_t begin = task * kChunk, len = std::min(kChunk, n - begin);
+      const float* p = buf.data() + begin;
+      sink[static_cast<size_t>(thread)] += k.dot_f32(len, p, p);
+    });
+    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, static_cast<double>(bytes) / sec / 1e9);
+  }
+  volatile float keep = sink[0];
+  (void)keep;
+  return best;
+}
+
+uint64_t PeakRssBytes() {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+}  // namespace pocket

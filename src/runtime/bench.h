@@ -1,0 +1,40 @@
+// Measurements behind `pocket bench` (llama-bench style): prefill (ppN) and decode (tgN)
+// throughput over repetitions, time to first token, the weight bytes one decoded token
+// reads, and the machine's memory read bandwidth (for the roofline fraction).
+//
+// Each run uses a fresh Session on the shared Model; random token ids (fixed seed).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "runtime/model.h"
+
+namespace pocket {
+
+struct BenchRun {
+  std::string test;             // "pp512", "tg128"
+  int64_t n_tokens = 0;
+  std::vector<double> seconds;  // one per repetition (after one warm-up)
+  double tokens_per_second = 0;  // mean over repetitions
+  double stddev = 0;             // of tokens_per_second
+  double ttft_ms = 0;            // pp: mean time to the first sampled token
+};
+
+Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps);
+Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps);
+
+// Bytes of weights (plus KV cache at context `ctx`) read to decode one token: every matrix
+// once, one row of each embedding table, the used share of the experts.
+uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx);
+
+// Sustained read bandwidth in GB/s over a buffer much larger than the caches, all threads.
+double MeasureReadBandwidth(ThreadPool* pool, uint64_t bytes = 512ull << 20);
+
+// Peak resident set size of this process so far.
+uint64_t PeakRssBytes();
+
+}  // namespace pocket

@@ -187,6 +187,11 @@ std::optional<MappedName> HfToCanonicalName(std::string_view name) {
   if (StripPrefix(&rest, "model.embed_vision.")) return ApplyRules(kEmbedVisionRules, rest);
   if (StripPrefix(&rest, "model.embed_audio.")) return ApplyRules(kEmbedAudioRules, rest);
   if (name == "lm_head.weight") return MappedName{"output.weight"};
+  // MTP assistant heads (top level in assistant checkpoints).
+  if (name == "pre_projection.weight") return MappedName{"nextn.pre_projection.weight"};
+  if (name == "post_projection.weight") return MappedName{"nextn.post_projection.weight"};
+  if (name == "masked_embedding.centroids.weight") return MappedName{"masked_embd_centroids.weight"};
+  if (name == "masked_embedding.token_ordering") return MappedName{"masked_embd_ordering"};
   if (StripPrefix(&rest, "model.language_model.") || StripPrefix(&rest, "model.")) {
     return ApplyRules(kTextRules, rest);
   }

@@ -59,6 +59,11 @@ Result<Gemma4TextConfig> FromGguf(const WeightSource& ws) {
   c.rms_norm_eps = md.GetDoubleOr(a + "attention.layer_norm_rms_epsilon", 1e-6);
   c.final_logit_softcap = md.GetDoubleOr(a + "final_logit_softcapping", 0.0);
   c.context_length = md.GetIntOr(a + "context_length", 0);
+  if (c.architecture == "gemma4-assistant") {
+    ASSIGN_OR_RETURN(c.n_embd_backbone, md.GetInt(a + "embedding_length_out"));
+    c.n_kv_shared_layers = c.n_layer;  // every layer attends to the target's cache
+    c.final_logit_softcap = 0.0;       // the drafter's logits are not soft-capped
+  }
 
   const TensorInfo* emb = ws.Find("token_embd.weight");
   if (emb == nullptr) return NotFound("tensor 'token_embd.weight' is missing");
@@ -139,6 +144,15 @@ Result<Gemma4TextConfig> FromHf(const WeightSource& ws) {
   c.rms_norm_eps = md.GetDoubleOr(p + "rms_norm_eps", 1e-6);
   c.final_logit_softcap = md.GetDoubleOr(p + "final_logit_softcapping", 0.0);
   c.context_length = md.GetIntOr(p + "max_position_embeddings", 0);
+  // Assistant checkpoints (Gemma4AssistantForCausalLM): backbone width at the top or in the
+  // text config; all layers KV-shared with the target.
+  const int64_t backbone = md.GetIntOr("backbone_hidden_size", md.GetIntOr(p + "backbone_hidden_size", 0));
+  if (backbone > 0) {
+    c.n_embd_backbone = backbone;
+    c.n_kv_shared_layers = c.n_layer;
+    c.final_logit_softcap = 0.0;
+    if (c.architecture.find("assistant") == std::string::npos) c.architecture = "gemma4_assistant";
+  }
   return c;
 }
 
@@ -179,10 +193,12 @@ Status Gemma4TextConfig::Validate() const {
     }
     if (n_ff[i] <= 0) return bad(StrFormat("layer %zu: feed-forward width %lld", i, (long long)n_ff[i]));
   }
-  if (n_kv_shared_layers < 0 || n_kv_shared_layers >= n_layer) {
+  if (is_assistant()) {
+    if (n_kv_shared_layers != n_layer) return bad("every assistant layer must read the target's KV cache");
+  } else if (n_kv_shared_layers < 0 || n_kv_shared_layers >= n_layer) {
     return bad(StrFormat("%d KV-shared layers out of %d", n_kv_shared_layers, n_layer));
   }
-  for (int il = first_kv_shared_layer(); il < n_layer; ++il) {
+  for (int il = first_kv_shared_layer(); il < n_layer && !is_assistant(); ++il) {
     if (kv_source_layer(il) == il) {
       return bad(StrFormat("KV-shared layer %d has no earlier layer of the same attention type", il));
     }

@@ -38,6 +38,9 @@ struct Gemma4TextConfig {
   double rms_norm_eps = 1e-6;
   double final_logit_softcap = 30.0;
   int64_t context_length = 0;
+  // MTP assistant ("gemma4-assistant"): the target model's hidden size H_b. Every assistant
+  // layer reads the target's KV cache (S layers its last sliding layer, F its last full one).
+  int64_t n_embd_backbone = 0;
 
   bool is_sliding(int il) const { return layer_types[static_cast<size_t>(il)] == LayerType::kSliding; }
   int head_dim(int il) const { return is_sliding(il) ? head_dim_swa : head_dim_full; }
@@ -48,6 +51,7 @@ struct Gemma4TextConfig {
   bool has_ple() const { return n_embd_per_layer > 0; }
   bool has_moe() const { return n_expert > 0; }
   bool has_double_wide_mlp() const;
+  bool is_assistant() const { return n_embd_backbone > 0; }
   // RoPE frequency of each rotation pair (head_dim/2 entries) for sliding or full layers:
   // θ^(-2i/d) for the first int(partial·d)/2 pairs, 0 (unrotated) for the rest — the
   // proportional partial RoPE of spec gemma4-text.md §4.4.

@@ -83,6 +83,10 @@ void SummarizeDecoder(const WeightSource& ws, ModelSummary* s) {
   h.emplace_back("rms_norm_eps", StrFormat("%g", c.rms_norm_eps));
   h.emplace_back("final_logit_softcap", StrFormat("%g", c.final_logit_softcap));
   h.emplace_back("context_length", std::to_string(c.context_length));
+  if (c.is_assistant()) {
+    h.emplace_back("assistant: target hidden size", std::to_string(c.n_embd_backbone));
+    s->shape = "MTP assistant for H=" + std::to_string(c.n_embd_backbone) + " targets, " + s->shape;
+  }
 }
 
 void SummarizeProjectors(const WeightSource& ws, ModelSummary* s) {

@@ -38,6 +38,10 @@ std::vector<TensorSpec> TensorList(const Gemma4TextConfig& c) {
     t.push_back({"per_layer_proj_norm.weight", {P}, -1, Init::kNearOne});
   }
   t.push_back({"rope_freqs.weight", {c.head_dim_full / 2}, -1, Init::kRopeFreqs});
+  if (c.is_assistant()) {
+    t.push_back({"nextn.pre_projection.weight", {2 * c.n_embd_backbone, H}});
+    t.push_back({"nextn.post_projection.weight", {H, c.n_embd_backbone}});
+  }
   for (int il = 0; il < c.n_layer; ++il) {
     const std::string p = "blk." + std::to_string(il) + ".";
     const int64_t d = c.head_dim(il), nq = c.n_head, nkv = c.n_head_kv[static_cast<size_t>(il)];
@@ -140,7 +144,11 @@ void SetMetadata(const Gemma4TextConfig& c, const TestModelOptions& o, GgufWrite
   w->SetU32(a + "attention.value_length", static_cast<uint32_t>(c.head_dim_full));
   w->SetU32(a + "attention.key_length_swa", static_cast<uint32_t>(c.head_dim_swa));
   w->SetU32(a + "attention.value_length_swa", static_cast<uint32_t>(c.head_dim_swa));
-  w->SetF32(a + "final_logit_softcapping", static_cast<float>(c.final_logit_softcap));
+  if (c.final_logit_softcap > 0) w->SetF32(a + "final_logit_softcapping", static_cast<float>(c.final_logit_softcap));
+  if (c.is_assistant()) {
+    w->SetU32(a + "embedding_length_out", static_cast<uint32_t>(c.n_embd_backbone));
+    w->SetU32(a + "nextn_predict_layers", static_cast<uint32_t>(c.n_layer));
+  }
   w->SetU32(a + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));
   w->SetU32(a + "attention.shared_kv_layers", static_cast<uint32_t>(c.n_kv_shared_layers));
   w->SetU32(a + "embedding_length_per_layer_input", static_cast<uint32_t>(c.n_embd_per_layer));

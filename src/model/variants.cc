@@ -41,7 +41,9 @@ void SetPle(Gemma4TextConfig* c, int p) {
 
 }  // namespace
 
-std::vector<std::string> VariantShapeNames() { return {"e2b", "e4b", "12b", "26b-a4b", "31b", "tiny"}; }
+std::vector<std::string> VariantShapeNames() {
+  return {"e2b", "e4b", "12b", "26b-a4b", "31b", "tiny", "e2b-assistant", "tiny-assistant"};
+}
 
 Result<Gemma4TextConfig> VariantTextConfig(std::string_view shape) {
   std::string s(shape);
@@ -89,8 +91,24 @@ Result<Gemma4TextConfig> VariantTextConfig(std::string_view shape) {
     SetPle(&c, 8);
     c.sliding_window = 16;
     c.context_length = 8192;
+  } else if (s == "e2b-assistant" || s == "tiny-assistant") {
+    // MTP drafters (spec gemma4-text.md §1.2): 4 layers S,S,S,F, all reading the target's KV.
+    const bool tiny = s == "tiny-assistant";
+    c = Base(4, tiny ? 32 : 256, tiny ? 2 : 4, 1, 1, 4);
+    c.architecture = "gemma4-assistant";
+    c.n_ff.assign(4, tiny ? 64 : 2048);
+    c.n_embd_backbone = tiny ? 32 : 1536;
+    c.n_kv_shared_layers = 4;
+    c.final_logit_softcap = 0.0;
+    c.sliding_window = tiny ? 16 : 512;
+    c.context_length = tiny ? 8192 : 131072;
+    if (tiny) {
+      c.head_dim_swa = 16;
+      c.head_dim_full = 32;
+    }
   } else {
-    return InvalidArgument("unknown shape '" + std::string(shape) + "' (expected e2b, e4b, 12b, 26b-a4b, 31b or tiny)");
+    return InvalidArgument("unknown shape '" + std::string(shape) +
+                           "' (expected e2b, e4b, 12b, 26b-a4b, 31b, tiny, e2b-assistant or tiny-assistant)");
   }
   RETURN_IF_ERROR(c.Validate());
   return c;

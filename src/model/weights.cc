@@ -80,6 +80,10 @@ Result<Gemma4Weights> Gemma4Weights::Bind(const WeightSource& ws, const Gemma4Te
     RETURN_IF_ERROR(b.Matrix("per_layer_model_proj.weight", LP, H, &w.ple_proj));
     RETURN_IF_ERROR(b.Vector("per_layer_proj_norm.weight", c.n_embd_per_layer, &w.ple_proj_norm));
   }
+  if (c.is_assistant()) {
+    RETURN_IF_ERROR(b.Matrix("nextn.pre_projection.weight", H, 2 * c.n_embd_backbone, &w.pre_projection));
+    RETURN_IF_ERROR(b.Matrix("nextn.post_projection.weight", c.n_embd_backbone, H, &w.post_projection));
+  }
   w.layers.resize(static_cast<size_t>(c.n_layer));
   for (int il = 0; il < c.n_layer; ++il) {
     LayerWeights& l = w.layers[static_cast<size_t>(il)];

@@ -37,6 +37,9 @@ struct Gemma4Weights {
   ref::MatView ple_proj;     // [L*P, H]
   std::vector<float> ple_proj_norm;
   std::vector<LayerWeights> layers;
+  // MTP assistant only: [H_a, 2·H_b] in, [H_b, H_a] back to the target's width.
+  ref::MatView pre_projection;
+  ref::MatView post_projection;
 
   static Result<Gemma4Weights> Bind(const WeightSource& ws, const Gemma4TextConfig& c);
 };

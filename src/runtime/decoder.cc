@@ -29,6 +29,11 @@ size_t Sz(int64_t v) { return static_cast<size_t>(v); }
 
 Result<std::unique_ptr<Decoder>> Decoder::Create(const Gemma4TextConfig& c, const Gemma4Weights& w,
                                                  ThreadPool* pool, const DecoderOptions& o) {
+  if (c.is_assistant()) {
+    return Unimplemented(
+        "this is an MTP assistant (draft) model: it runs alongside its target model for speculative "
+        "decoding, which pocket does not do yet; load the target model instead");
+  }
   RETURN_IF_ERROR(CheckKernel(w.output.t));
   RETURN_IF_ERROR(CheckKernel(w.ple_proj.t));
   for (const ref::MatView* v : {&w.token_embd, &w.ple_embd}) {

@@ -160,6 +160,51 @@ TEST(Config, HfLayerTypesLengthMismatch) {
   EXPECT_NE(c.status().message().find("text_config.layer_types"), std::string::npos) << c.status().message();
 }
 
+TEST(Config, HfAssistantAndUnifiedConfigs) {
+  // An MTP assistant checkpoint: backbone width at the top, 4 layers that all read the
+  // target's KV cache.
+  std::string dir = testing::TempDir();
+  testing::WriteFile(dir + "/config.json",
+                     R"({"model_type":"gemma4_assistant","backbone_hidden_size":1536,"use_ordered_embeddings":true,
+                        "text_config":{"model_type":"gemma4_text","vocab_size":262144,"hidden_size":256,
+                        "num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":1,"head_dim":256,
+                        "global_head_dim":512,"intermediate_size":2048,"sliding_window":512,"num_kv_shared_layers":4,
+                        "layer_types":["sliding_attention","sliding_attention","sliding_attention","full_attention"]}})");
+  auto ws = WeightSource::Open(dir);
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  auto c = LoadTextConfig(**ws);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->is_assistant());
+  EXPECT_EQ(c->n_embd_backbone, 1536);
+  EXPECT_EQ(c->first_kv_shared_layer(), 0);
+  EXPECT_EQ(c->final_logit_softcap, 0.0);
+  // The 12B unified text tower: gemma4_unified_text, k_eq_v, one global KV head, no PLE.
+  dir = testing::TempDir();
+  testing::WriteFile(dir + "/config.json",
+                     R"({"model_type":"gemma4_unified","text_config":{"model_type":"gemma4_unified_text",
+                        "vocab_size":262144,"hidden_size":3840,"num_hidden_layers":48,"num_attention_heads":16,
+                        "num_key_value_heads":8,"num_global_key_value_heads":1,"head_dim":256,"global_head_dim":512,
+                        "attention_k_eq_v":true,"intermediate_size":15360,"sliding_window":1024,
+                        "final_logit_softcapping":30.0,"max_position_embeddings":262144}})");
+  ws = WeightSource::Open(dir);
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  c = LoadTextConfig(**ws);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->is_assistant());
+  EXPECT_EQ(c->architecture, "gemma4_unified_text");
+  EXPECT_EQ(c->n_head_kv[5], 1);
+  EXPECT_EQ(c->n_head_kv[4], 8);
+  EXPECT_FALSE(c->is_sliding(47));
+  EXPECT_TRUE(c->attention_k_eq_v);
+  EXPECT_FALSE(c->has_ple());
+}
+
+TEST(TensorNames, AssistantHeads) {
+  EXPECT_EQ(HfToCanonicalName("pre_projection.weight")->name, "nextn.pre_projection.weight");
+  EXPECT_EQ(HfToCanonicalName("post_projection.weight")->name, "nextn.post_projection.weight");
+  EXPECT_EQ(HfToCanonicalName("model.layers.3.self_attn.q_proj.weight")->name, "blk.3.attn_q.weight");
+}
+
 TEST(Config, MmprojHasNoDecoder) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
   auto ws = WeightSource::Open(testing::GoldenDir() + "/vision/gemma4v_test1/mmproj.gguf");

@@ -155,6 +155,32 @@ TEST_F(TinyModel, LoadsBackWithTheSameConfigAndTokenizer) {
   }
 }
 
+TEST_F(TinyModel, AssistantIsLoadableAndRefusesToRunAlone) {
+  TestModelOptions o;
+  o.shape = "tiny-assistant";
+  o.type = FileType::kQ8_0;
+  o.out_path = testing::TempDir() + "/assistant.gguf";
+  ASSERT_TRUE(WriteTestModel(o).ok());
+  auto ws = WeightSource::Open(o.out_path);
+  ASSERT_TRUE(ws.ok());
+  auto c = LoadTextConfig(**ws);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->architecture, "gemma4-assistant");
+  EXPECT_TRUE(c->is_assistant());
+  EXPECT_EQ(c->n_embd_backbone, 32);
+  auto w = Gemma4Weights::Bind(**ws, *c);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  EXPECT_EQ(w->pre_projection.cols, 64);
+  EXPECT_EQ(w->post_projection.rows, 32);
+  auto r = testing::RunPocket({"inspect", o.out_path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("MTP assistant"), std::string::npos) << r.out;
+  r = testing::RunPocket({"run", "-m", o.out_path, "-p", "hi"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("assistant"), std::string::npos) << r.err;
+  EXPECT_TRUE(PlanTestModel(TestModelOptions{"e2b-assistant", FileType::kQ8_0, "", 0, 0, {}}).ok());
+}
+
 TEST_F(TinyModel, DeterministicWhateverTheThreadCount) {
   const std::string a = testing::ReadFile(Write(FileType::kQ4_K_M, 1, 7, "a.gguf"));
   const std::string b = testing::ReadFile(Write(FileType::kQ4_K_M, 2, 7, "b.gguf"));

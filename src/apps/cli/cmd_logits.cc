@@ -123,6 +123,11 @@ int RunLogits(int argc, char** argv) {
   if (!config.ok()) return ReportError(config.status());
   auto weights = Gemma4Weights::Bind(**ws, *config);
   if (!weights.ok()) return ReportError(weights.status().WithContext(args.Get("--model")));
+  if (config->is_assistant()) {
+    return ReportError(Unimplemented(args.Get("--model") +
+                                     ": an MTP assistant (draft) model has no logits of its own; it drafts for its "
+                                     "target model (speculative decoding is not implemented yet)"));
+  }
 
   const int64_t n_vocab = config->n_vocab;
   const int64_t n_tokens = static_cast<int64_t>(ids->size());

@@ -13,7 +13,7 @@ namespace pocket::cli {
 
 int RunMakeTestModel(int argc, char** argv) {
   Args args("make-test-model", "--shape SHAPE --type TYPE --out FILE.gguf [options]",
-            {{"--shape", "SHAPE", "e2b, e4b, 12b, 26b-a4b, 31b (real shapes) or tiny (a few-layer smoke-test model)"},
+            {{"--shape", "SHAPE", "e2b, e4b, 12b, 26b-a4b, 31b (real shapes), tiny (smoke tests), e2b-assistant, tiny-assistant (MTP drafters)"},
              {"--type", "TYPE", "F32, F16, BF16, Q8_0, Q4_0 or Q4_K_M (llama.cpp's tensor-type mixture)"},
              {"--out", "FILE", "output .gguf (written to FILE.part, renamed when complete)"},
              {"--seed", "N", "random seed (default 0); same seed, same file"},

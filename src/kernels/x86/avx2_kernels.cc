@@ -430,6 +430,7 @@ void FillAvx2Kernels(KernelTable* t) {
   t->kv_axpy[0] = KvAxpyF32;
   t->kv_axpy[1] = KvAxpy16<false>;
   t->kv_axpy[2] = KvAxpy16<true>;
+  FillAvx2KQuantKernels(t);
 }
 
 }  // namespace pocket::kernels

@@ -1,0 +1,106 @@
+// AVX2 integer dot products of K-quant weights with Q8_K activations: Q4_K and Q6_K, the
+// types of llama.cpp's Q4_K_M mixture and of most embedding tables. Weights stay packed; the
+// 16/32-element group sums are exact in int32 and scaled once per group, so the result
+// matches the scalar reference up to float summation order. Compiled with -mavx2 -mfma -mf16c.
+#include <immintrin.h>
+
+#include "kernels/table_fill.h"
+#include "quant/blocks.h"
+#include "tensor/fp16.h"
+
+namespace pocket::kernels {
+namespace {
+
+using quant::BlockQ4_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_K;
+
+inline float HSum8(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return static_cast<float>(_mm_cvtsi128_si32(s));
+}
+
+// Σ q·a over 32 unsigned weights `q` and int8 activations, weighted per 16-element half by
+// `scales` (int16 [lo half ×8, hi half ×8]), as 8 int32 lanes.
+inline __m256i ScaledDot32(__m256i q, const int8_t* a, __m256i scales) {
+  const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, av), scales);
+}
+
+inline __m256i Scales16(int lo, int hi) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
+}
+
+// Q6_K: w = d · sc[g] · (q - 32), q in [0, 63] from 4 low + 2 high bits, 16 groups of 16.
+// Σ w·a = d·d_a·Σ_g sc[g]·(Σ q·a − 32·Σ a), with Σ a per group from the Q8_K bsums.
+float VecDotQ6K(int64_t n, const void* w, const void* act) {
+  const auto* x = static_cast<const BlockQ6_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(act);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const uint8_t* ql = x[b].ql;
+    const uint8_t* qh = x[b].qh;
+    const int8_t* sc = x[b].scales;
+    const int8_t* a = y[b].qs;
+    __m256i acc = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8, a += 128) {
+      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+      const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+      acc = _mm256_add_epi32(acc, ScaledDot32(q1, a, Scales16(sc[0], sc[1])));
+      acc = _mm256_add_epi32(acc, ScaledDot32(q2, a + 32, Scales16(sc[2], sc[3])));
+      acc = _mm256_add_epi32(acc, ScaledDot32(q3, a + 64, Scales16(sc[4], sc[5])));
+      acc = _mm256_add_epi32(acc, ScaledDot32(q4, a + 96, Scales16(sc[6], sc[7])));
+    }
+    int32_t offset = 0;  // Σ_g sc[g]·Σ a_g
+    for (int g = 0; g < 16; ++g) offset += static_cast<int32_t>(x[b].scales[g]) * y[b].bsums[g];
+    const float isum = HSum8(acc) - 32.0f * static_cast<float>(offset);
+    sum += F16ToF32(x[b].d) * y[b].d * isum;
+  }
+  return sum;
+}
+
+// Q4_K: w = d·sc[g]·q − dmin·m[g], q in [0, 15], 8 groups of 32 with 6-bit scales and mins.
+float VecDotQ4K(int64_t n, const void* w, const void* act) {
+  const auto* x = static_cast<const BlockQ4_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(act);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    uint8_t sc[8], mn[8];
+    for (int g = 0; g < 8; ++g) quant::ScaleMinK4(g, x[b].scales, &sc[g], &mn[g]);
+    const int8_t* a = y[b].qs;
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs + 32 * j));
+      const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      acc = _mm256_add_epi32(acc, ScaledDot32(lo, a + 64 * j, Scales16(sc[2 * j], sc[2 * j])));
+      acc = _mm256_add_epi32(acc, ScaledDot32(hi, a + 64 * j + 32, Scales16(sc[2 * j + 1], sc[2 * j + 1])));
+    }
+    int32_t mins = 0;  // Σ_g m[g]·Σ a_g (a group of 32 = two bsums)
+    for (int g = 0; g < 8; ++g) mins += static_cast<int32_t>(mn[g]) * (y[b].bsums[2 * g] + y[b].bsums[2 * g + 1]);
+    sum += y[b].d * (F16ToF32(x[b].d) * HSum8(acc) - F16ToF32(x[b].dmin) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
+constexpr int Id(DType t) { return static_cast<int>(t); }
+
+}  // namespace
+
+void FillAvx2KQuantKernels(KernelTable* t) {
+  t->vec_dot[Id(DType::kQ4_K)] = VecDotQ4K;
+  t->vec_dot[Id(DType::kQ6_K)] = VecDotQ6K;
+}
+
+}  // namespace pocket::kernels

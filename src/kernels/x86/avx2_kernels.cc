@@ -12,6 +12,10 @@
 namespace pocket::kernels {
 namespace {
 
+// F16C hardware conversion (exact for every half, subnormals included); the portable
+// F16ToF32 of tensor/fp16.h is branchy and shows up in profiles of the dot products.
+inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
+
 using quant::BlockQ4_0;
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
@@ -56,23 +60,39 @@ inline __m256i LoadQ8(const int8_t* qs) {
 float VecDotQ8_0(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ8_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 32; ++b) {
-    const __m256 d = _mm256_set1_ps(F16ToF32(x[b].d) * F16ToF32(y[b].d));
-    acc = _mm256_fmadd_ps(d, DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  const int64_t nb = n / 32;
+  int64_t b = 0;
+  for (; b + 1 < nb; b += 2) {  // two independent accumulators hide the FMA latency
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
+                           DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b + 1].d) * HalfToFloat(y[b + 1].d)),
+                           DotS8(LoadQ8(x[b + 1].qs), LoadQ8(y[b + 1].qs)), acc1);
   }
-  return HSum(acc);
+  for (; b < nb; ++b) {
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
+                           DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc0);
+  }
+  return HSum(_mm256_add_ps(acc0, acc1));
 }
 
 float VecDotQ4_0(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ4_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 32; ++b) {
-    const __m256 d = _mm256_set1_ps(F16ToF32(x[b].d) * F16ToF32(y[b].d));
-    acc = _mm256_fmadd_ps(d, DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  const int64_t nb = n / 32;
+  int64_t b = 0;
+  for (; b + 1 < nb; b += 2) {
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
+                           DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b + 1].d) * HalfToFloat(y[b + 1].d)),
+                           DotS8(LoadQ4_0(&x[b + 1]), LoadQ8(y[b + 1].qs)), acc1);
   }
-  return HSum(acc);
+  for (; b < nb; ++b) {
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
+                           DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc0);
+  }
+  return HSum(_mm256_add_ps(acc0, acc1));
 }
 
 // Any legacy type: unpack with the scalar unpacker, multiply with AVX2.
@@ -85,7 +105,7 @@ float VecDotLegacy(int64_t n, const void* w, const void* a) {
   for (int64_t b = 0; b < n / 32; ++b) {
     kUnpack(wb + b * kBlockBytes, &u);
     const __m256i qa = LoadQ8(y[b].qs);
-    const float da = F16ToF32(y[b].d);
+    const float da = HalfToFloat(y[b].d);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(u.d * da), DotS8(LoadQ8(u.q), qa), acc);
     if (u.m != 0.0f)
       acc = _mm256_fmadd_ps(_mm256_set1_ps(u.m * da), _mm256_cvtepi32_ps(SumS8(qa)), acc);
@@ -118,11 +138,11 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
         if constexpr (kQ4) {
           const auto* x = reinterpret_cast<const BlockQ4_0*>(wrow) + b;
           qw = LoadQ4_0(x);
-          dw = F16ToF32(x->d);
+          dw = HalfToFloat(x->d);
         } else {
           const auto* x = reinterpret_cast<const BlockQ8_0*>(wrow) + b;
           qw = LoadQ8(x->qs);
-          dw = F16ToF32(x->d);
+          dw = HalfToFloat(x->d);
         }
         // Hoist the sign of the weights once for all four activation rows.
         const __m256i ax = _mm256_sign_epi8(qw, qw);
@@ -131,10 +151,10 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
           const __m256i sy = _mm256_sign_epi8(LoadQ8(yb->qs), qw);
           return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
         };
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y0[b].d)), dot(&y0[b]), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y1[b].d)), dot(&y1[b]), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y2[b].d)), dot(&y2[b]), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(dw * F16ToF32(y3[b].d)), dot(&y3[b]), acc3);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y0[b].d)), dot(&y0[b]), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y1[b].d)), dot(&y1[b]), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y2[b].d)), dot(&y2[b]), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y3[b].d)), dot(&y3[b]), acc3);
       }
       out[static_cast<int64_t>(c) * ldo + r] = HSum(acc0);
       out[static_cast<int64_t>(c + 1) * ldo + r] = HSum(acc1);
@@ -215,7 +235,7 @@ float VecDot16(int64_t n, const void* w, const void* a) {
   for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load(x + i), load(y + i), a0);
   float sum = HSum(_mm256_add_ps(a0, a1));
   for (; i < n; ++i)
-    sum += kBF16 ? BF16ToF32(x[i]) * BF16ToF32(y[i]) : F16ToF32(x[i]) * F16ToF32(y[i]);
+    sum += kBF16 ? BF16ToF32(x[i]) * BF16ToF32(y[i]) : HalfToFloat(x[i]) * HalfToFloat(y[i]);
   return sum;
 }
 
@@ -232,7 +252,7 @@ float KvDot16(int64_t n, const float* q, const void* k) {
   for (; i + 8 <= n; i += 8)
     a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kBF16 ? LoadBF16(x + i) : LoadF16(x + i), a0);
   float sum = HSum(_mm256_add_ps(a0, a1));
-  for (; i < n; ++i) sum += q[i] * (kBF16 ? BF16ToF32(x[i]) : F16ToF32(x[i]));
+  for (; i < n; ++i) sum += q[i] * (kBF16 ? BF16ToF32(x[i]) : HalfToFloat(x[i]));
   return sum;
 }
 
@@ -257,7 +277,7 @@ void KvAxpy16(int64_t n, float a, const void* v, float* y) {
     const __m256 xv = kBF16 ? LoadBF16(x + i) : LoadF16(x + i);
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, xv, _mm256_loadu_ps(y + i)));
   }
-  for (; i < n; ++i) y[i] += a * (kBF16 ? BF16ToF32(x[i]) : F16ToF32(x[i]));
+  for (; i < n; ++i) y[i] += a * (kBF16 ? BF16ToF32(x[i]) : HalfToFloat(x[i]));
 }
 
 void KvAxpyF32(int64_t n, float a, const void* v, float* y) {

@@ -1,0 +1,75 @@
+// pocket serve -m MODEL [--host 127.0.0.1] [--port 8080] [--parallel N] [--api-key K]
+// OpenAI-compatible HTTP server; runs until SIGINT/SIGTERM.
+#include <csignal>
+#include <cstdio>
+
+#include "apps/cli/args.h"
+#include "apps/cli/commands.h"
+#include "apps/server/server.h"
+
+namespace pocket::cli {
+
+int RunServe(int argc, char** argv) {
+  Args args("serve", "-m MODEL [options]",
+            {{"-m,--model", "MODEL", ".gguf file or Hugging Face folder"},
+             {"--mmproj", "FILE", "vision/audio projector (not available yet)"},
+             {"--host", "ADDR", "address to listen on (default 127.0.0.1: this machine only)"},
+             {"--port", "N", "port (default 8080; 0 = any free port, printed at start)"},
+             {"--parallel", "N", "requests decoded at once (default 1); others wait in a queue"},
+             {"--api-key", "KEY", "require 'Authorization: Bearer KEY' on every route but /health"},
+             {"-c,--ctx-size", "N", "context size of each slot (default 4096)"},
+             {"-t,--threads", "N", "compute threads in all (default: all cores)"},
+             {"--max-tokens", "N", "largest max_tokens a request may ask for (default 4096)"},
+             {"--queue", "N", "requests that may wait for a slot before 503 (default 64)"}});
+  if (!args.Parse(argc, argv)) return ReportUsage("serve", args.error());
+  if (args.help_requested()) {
+    std::printf("%s", args.HelpText().c_str());
+    std::printf(
+        "\nRoutes: POST /v1/chat/completions (stream or not; tools, reasoning_content via\n"
+        "chat_template_kwargs.enable_thinking), POST /v1/completions, GET /v1/models, GET /health,\n"
+        "GET /metrics (Prometheus). Errors are OpenAI-shaped JSON with a 4xx/5xx status.\n");
+    return kExitOk;
+  }
+  if (!args.Has("--model")) return ReportUsage("serve", "missing required option --model");
+  if (args.Has("--mmproj")) return ReportError(Unimplemented("--mmproj: the vision/audio encoders are not implemented yet"));
+  server::ServerOptions o;
+  long long port, parallel, ctx, threads, max_tokens, queue;
+  if (!args.GetInt("--port", 8080, 0, 65535, &port) || !args.GetInt("--parallel", 1, 1, 256, &parallel) ||
+      !args.GetInt("--ctx-size", 4096, 16, 1 << 24, &ctx) || !args.GetInt("--threads", 0, 0, 1024, &threads) ||
+      !args.GetInt("--max-tokens", 4096, 1, 1 << 24, &max_tokens) || !args.GetInt("--queue", 64, 0, 1 << 20, &queue)) {
+    return ReportUsage("serve", args.error());
+  }
+  o.host = args.Get("--host", "127.0.0.1");
+  o.port = static_cast<int>(port);
+  o.parallel = static_cast<int>(parallel);
+  o.n_ctx = ctx;
+  o.threads = static_cast<int>(threads);
+  o.limits.max_tokens = max_tokens;
+  o.max_queue = static_cast<size_t>(queue);
+  o.api_key = args.Get("--api-key");
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto model = Model::Load(args.Get("--model"));
+  if (!model.ok()) return ReportError(model.status());
+  auto srv = server::Server::Create(**model, o);
+  if (!srv.ok()) return ReportError(srv.status());
+  if (Status st = (*srv)->Start(); !st.ok()) return ReportError(st);
+  std::fprintf(stderr, "pocket serve: %s on http://%s:%d (%d slot%s, %lld-token context%s)\n", (*model)->path().c_str(),
+               o.host.c_str(), (*srv)->port(), o.parallel, o.parallel == 1 ? "" : "s", (long long)ctx,
+               o.api_key.empty() ? "" : ", API key required");
+  std::fflush(stderr);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "pocket serve: stopping\n");
+  (*srv)->Stop();
+  return kExitOk;
+}
+
+}  // namespace pocket::cli

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -40,6 +41,24 @@ std::string ModelId(const std::string& path) {
   return name;
 }
 
+// Forces a fixed sequence of tokens (ServerOptions::test_script), then end of turn.
+class ScriptFilter : public TokenFilter {
+ public:
+  explicit ScriptFilter(const std::vector<int32_t>& script) : script_(script) {}
+  void Apply(float* logits, int64_t n_vocab) override {
+    const int32_t want = pos_ < script_.size() ? script_[pos_] : kEndOfTurn;
+    for (int64_t i = 0; i < n_vocab; ++i) {
+      if (i != want) logits[i] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  void Accept(int32_t) override { ++pos_; }
+
+ private:
+  static constexpr int32_t kEndOfTurn = 106;
+  const std::vector<int32_t>& script_;
+  size_t pos_ = 0;
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -51,6 +70,7 @@ struct Server::Impl {
   httplib::Server http;
   std::thread listener;
   int bound_port = 0;
+  int listen_fd = -1;  // captured to raise cpp-httplib's listen backlog of 5
   std::atomic<uint64_t> next_id{1};
   std::atomic<uint64_t> requests{0}, errors{0}, prompt_tokens{0}, completion_tokens{0}, cancelled{0};
 
@@ -107,6 +127,8 @@ struct Server::Impl {
     if (!o.status.ok()) return o;
     Sampler sampler(r.sampling, model.config().n_vocab);
     for (int32_t id : prompt) sampler.Accept(id);
+    ScriptFilter script(opt.test_script);
+    if (!opt.test_script.empty()) sampler.set_filter(&script);
     GenerateOptions go;
     go.max_tokens = r.max_tokens;
     go.stop = r.stop;
@@ -266,12 +288,20 @@ Server::~Server() { Stop(); }
 
 Status Server::Start() {
   Impl& s = *impl_;
+  s.http.set_socket_options([&s](socket_t sock) {
+    int one = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    s.listen_fd = sock;
+  });
   if (s.opt.port == 0) {
     s.bound_port = s.http.bind_to_any_port(s.opt.host.c_str());
   } else {
     s.bound_port = s.http.bind_to_port(s.opt.host.c_str(), s.opt.port) ? s.opt.port : -1;
   }
   if (s.bound_port <= 0) return IoError(StrFormat("cannot listen on %s:%d (in use, or not a local address?)", s.opt.host.c_str(), s.opt.port));
+  // cpp-httplib listens with a backlog of 5: a burst of clients would overflow it and some
+  // connections would be dropped. Listening again on the bound socket raises the backlog.
+  if (s.listen_fd >= 0) ::listen(s.listen_fd, 512);
   s.listener = std::thread([&s] { s.http.listen_after_bind(); });
   return Status::Ok();
 }

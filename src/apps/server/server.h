@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/server/openai_api.h"
 #include "base/status.h"
@@ -25,6 +26,9 @@ struct ServerOptions {
   size_t max_queue = 64;      // requests waiting for a slot before 503
   int http_threads = 32;      // connections served at once
   Limits limits;
+  // Tests only: every request "generates" exactly these ids, then <turn|>, instead of
+  // sampling (random weights never emit a tool call; this exercises the real output path).
+  std::vector<int32_t> test_script;
 };
 
 class Server {

@@ -18,19 +18,22 @@ build: deps
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# Chats with MODEL=... when given, else with Gemma 4 E2B-it from the model cache
-# (~/.cache/pocket, or $POCKET_CACHE) when it is there, else — saying so loudly — with the tiny
-# random-weight demo model written once into the build folder by make-test-model.
-CACHE_DIR := $(if $(POCKET_CACHE),$(POCKET_CACHE),$(HOME)/.cache/pocket)
+# Chats with MODEL=... when given, else with Gemma 4 E2B-it (Q4_K_M) from the model cache
+# (~/.cache/pocket or $POCKET_CACHE), downloading it with `pocket pull` when possible; when it
+# can be neither found nor downloaded it says so loudly and uses the tiny random-weight demo
+# model (written once into the build folder by make-test-model) so the whole path still runs.
+DEFAULT_MODEL := ggml-org/gemma-4-E2B-it-GGUF:Q4_K_M
 DEMO_MODEL := $(BUILD)/models/tiny-demo-Q8_0.gguf
 MODEL ?=
 run: build
 	@model="$(MODEL)"; \
-	if [ -z "$$model" ]; then model=$$(ls "$(CACHE_DIR)"/*[Gg]emma-4-[Ee]2[Bb]-it*.gguf 2>/dev/null | grep -v mmproj | head -n 1); fi; \
 	if [ -z "$$model" ]; then \
-	  echo "Gemma 4 E2B-it is not in $(CACHE_DIR) (pocket cannot download models yet; put a GGUF there"; \
-	  echo "or run: make run MODEL=path/to/model.gguf). Using the tiny demo model instead:"; \
-	  echo "its weights are RANDOM, so its answers are noise — it only shows that the whole path runs."; \
+	  if $(BUILD)/bin/pocket pull $(DEFAULT_MODEL) >/dev/null; then model="$(DEFAULT_MODEL)"; fi; \
+	fi; \
+	if [ -z "$$model" ]; then \
+	  echo "Gemma 4 E2B-it is not in the model cache and could not be downloaded (see the error above)."; \
+	  echo "Using the tiny demo model instead: its weights are RANDOM, so its answers are noise —"; \
+	  echo "it only shows that the whole path runs. Try: make run MODEL=path/to/model.gguf"; \
 	  if [ ! -e "$(DEMO_MODEL)" ]; then mkdir -p $(BUILD)/models && \
 	    $(BUILD)/bin/pocket make-test-model --shape tiny --type Q8_0 --out "$(DEMO_MODEL)"; fi; \
 	  model="$(DEMO_MODEL)"; extra="-n 32"; \

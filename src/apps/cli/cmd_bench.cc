@@ -7,6 +7,7 @@
 
 #include "apps/cli/args.h"
 #include "apps/cli/commands.h"
+#include "apps/hub/hub.h"
 #include "apps/cli/progress.h"
 #include "base/json_writer.h"
 #include "model/summary.h"
@@ -58,7 +59,9 @@ int RunBench(int argc, char** argv) {
   if (args.Has("--image") || args.Has("--audio")) {
     return ReportError(Unimplemented("--image/--audio: the vision and audio encoders are not implemented yet"));
   }
-  auto model = Model::Load(args.Get("--model"));
+  auto path = hub::ResolveModel(args.Get("--model"));
+  if (!path.ok()) return ReportError(path.status());
+  auto model = Model::Load(*path);
   if (!model.ok()) return ReportError(model.status());
   ThreadPool pool(threads > 0 ? static_cast<int>(threads) : ThreadPool::HardwareThreads());
   const ModelSummary summary = Summarize((*model)->source());

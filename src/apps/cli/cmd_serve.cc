@@ -5,6 +5,7 @@
 
 #include "apps/cli/args.h"
 #include "apps/cli/commands.h"
+#include "apps/hub/hub.h"
 #include "apps/server/server.h"
 
 namespace pocket::cli {
@@ -56,7 +57,9 @@ int RunServe(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto model = Model::Load(args.Get("--model"));
+  auto path = hub::ResolveModel(args.Get("--model"));
+  if (!path.ok()) return ReportError(path.status());
+  auto model = Model::Load(*path);
   if (!model.ok()) return ReportError(model.status());
   auto srv = server::Server::Create(**model, o);
   if (!srv.ok()) return ReportError(srv.status());

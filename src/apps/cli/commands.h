@@ -23,6 +23,7 @@ int RunRun(int argc, char** argv);
 int RunChat(int argc, char** argv);
 int RunBench(int argc, char** argv);
 int RunServe(int argc, char** argv);
+int RunPull(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "apps/cli/progress.h"
+#include "apps/hub/hub.h"
 #include "base/json_writer.h"
 
 namespace pocket::cli {
@@ -96,7 +97,8 @@ bool ApplySamplingFlags(Args& args, const SamplingParams& defaults, SamplingPara
 
 Result<Engine> LoadEngine(const GenerationSetup& setup) {
   Engine e;
-  ASSIGN_OR_RETURN(e.model, Model::Load(setup.model_path));
+  ASSIGN_OR_RETURN(std::string path, hub::ResolveModel(setup.model_path));
+  ASSIGN_OR_RETURN(e.model, Model::Load(path));
   e.pool = std::make_unique<ThreadPool>(setup.threads > 0 ? setup.threads : ThreadPool::HardwareThreads());
   auto session = Session::Create(*e.model, e.pool.get(), setup.session);
   if (!session.ok()) return session.status().WithContext(setup.model_path);

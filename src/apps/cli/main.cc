@@ -29,6 +29,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"run", RunRun, "answer one prompt (streamed), with sampling, thinking and tool-call output"},
     {"chat", RunChat, "interactive multi-turn chat; earlier turns stay in the KV cache"},
+    {"pull", RunPull, "download a model from Hugging Face into the model cache"},
     {"serve", RunServe, "OpenAI-compatible HTTP server (chat completions, streaming, tools)"},
     {"bench", RunBench, "prefill/decode speed, TTFT, peak memory (llama-bench style)"},
     {"inspect", RunInspect, "describe a model file: variant, hyper-parameters, tensors"},

@@ -96,9 +96,10 @@ Result<std::vector<int32_t>> Conversation::PromptFor(const std::string& user_tex
 }
 
 Result<ConversationReply> Conversation::Send(const std::string& user_text, Sampler& sampler,
-                                             const GenerateOptions& options, const DeltaCallback& on_delta) {
+                                             const GenerateOptions& options, const DeltaCallback& on_delta,
+                                             const Session::Progress& prefill_progress) {
   ASSIGN_OR_RETURN(std::vector<int32_t> prompt, PromptFor(user_text));
-  RETURN_IF_ERROR(session_.Prefill(prompt, {}, options.cancel));
+  RETURN_IF_ERROR(session_.Prefill(prompt, prefill_progress, options.cancel));
   for (int32_t id : prompt) sampler.Accept(id);
   ConversationReply reply;
   reply.prompt_tokens = static_cast<int64_t>(prompt.size());

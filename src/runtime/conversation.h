@@ -39,8 +39,9 @@ class Conversation {
 
   // Adds a user turn and generates the model's reply. `on_delta` gets the reply as it
   // streams (return false to stop). On error the conversation is unchanged.
+  // `prefill_progress` (optional) reports the prompt tokens computed so far.
   Result<ConversationReply> Send(const std::string& user_text, Sampler& sampler, const GenerateOptions& options,
-                                 const DeltaCallback& on_delta = {});
+                                 const DeltaCallback& on_delta = {}, const Session::Progress& prefill_progress = {});
   void Reset();
   void set_thinking(bool on);
   void set_system(std::string system);

@@ -10,6 +10,7 @@
 
 #include "apps/cli/commands.h"
 #include "apps/cli/gen_flags.h"
+#include "apps/cli/progress.h"
 
 namespace pocket::cli {
 namespace {
@@ -123,7 +124,12 @@ int RunChat(int argc, char** argv) {
     g_cancel.store(false);
     g_generating.store(true);
     ReplyPrinter printer(conv.thinking());
-    auto reply = conv.Send(message, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); });
+    ProgressBar prefill_bar("prompt", /*bytes=*/false);  // long prompts only, on a terminal
+    auto reply = conv.Send(message, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); },
+                          [&](int64_t done, int64_t total) {
+                            if (total >= 256) prefill_bar.Update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
+                            if (done == total) prefill_bar.Finish();
+                          });
     g_generating.store(false);
     printer.End();
     if (!reply.ok()) {

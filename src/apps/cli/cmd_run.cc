@@ -5,6 +5,7 @@
 
 #include "apps/cli/commands.h"
 #include "apps/cli/gen_flags.h"
+#include "apps/cli/progress.h"
 #include "base/mapped_file.h"
 
 namespace pocket::cli {
@@ -53,7 +54,12 @@ int RunRun(int argc, char** argv) {
   Sampler sampler(setup.sampling, engine->model->config().n_vocab);
   Conversation conv(*engine->session, setup.conversation);
   ReplyPrinter printer(/*show_reasoning=*/setup.conversation.thinking);
-  auto reply = conv.Send(prompt, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); });
+  ProgressBar prefill_bar("prompt", /*bytes=*/false);  // long prompts only, on a terminal
+  auto reply = conv.Send(prompt, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); },
+                          [&](int64_t done, int64_t total) {
+                            if (total >= 256) prefill_bar.Update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
+                            if (done == total) prefill_bar.Finish();
+                          });
   printer.End();
   std::signal(SIGINT, SIG_DFL);
   if (!reply.ok()) {

@@ -161,6 +161,29 @@ TEST(Server, ToolCallsAndReasoningEndToEnd) {
   EXPECT_EQ(finish, "tool_calls");
 }
 
+TEST(Server, JsonObjectModeAlwaysReturnsAnObject) {
+  Running r = Start({});
+  for (int seed = 0; seed < 4; ++seed) {
+    json req = Chat(10 + 9 * seed, static_cast<uint64_t>(seed), seed % 2 == 1);
+    req["response_format"] = {{"type", "json_object"}};
+    auto res = r.client->Post("/v1/chat/completions", req.dump(), "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    std::string content;
+    if (seed % 2 == 1) {
+      for (const std::string& ev : Events(res->body)) {
+        if (ev == "[DONE]") continue;
+        const json e = json::parse(ev);
+        const json& d = e["choices"][0]["delta"];
+        if (d.contains("content")) content += d["content"].get<std::string>();
+      }
+    } else {
+      content = json::parse(res->body)["choices"][0]["message"]["content"];
+    }
+    EXPECT_TRUE(json::parse(content, nullptr, false).is_object()) << "seed " << seed << ": " << content << "\n" << res->body.substr(0, 600);
+  }
+}
+
 TEST(Server, SixteenConcurrentClientsAllAnswered) {
   ServerOptions o;
   o.parallel = 4;
@@ -283,6 +306,7 @@ TEST(Server, MalformedRequestsGetTheRight4xxAndTheServerStaysHealthy) {
       {"chat_template_kwargs not object", with("chat_template_kwargs", 1), 400},
       {"enable_thinking not bool", with("chat_template_kwargs", {{"enable_thinking", "on"}}), 400},
       {"json_schema not supported yet", with("response_format", {{"type", "json_schema"}}), 400},
+      {"response_format not object", with("response_format", "json"), 400},
       {"unknown response_format", with("response_format", {{"type", "xml"}}), 400},
       {"logprobs", with("logprobs", true), 400},
       {"huge body", std::string(1 << 17, ' '), 413},

@@ -259,12 +259,16 @@ bool ParseChatRequest(const std::string& body, const SamplingParams& defaults, c
       return *err = Bad("'response_format' must be an object with a 'type'", "invalid_type"), false;
     }
     const std::string type = (*it)["type"].get<std::string>();
-    if (type == "json_object" || type == "json_schema") {
-      return *err = Bad("response_format '" + type + "' (constrained JSON output) is not supported yet",
+    if (type == "json_schema") {
+      return *err = Bad("response_format 'json_schema' is not supported yet; 'json_object' is",
                         "unsupported_response_format"),
              false;
     }
-    if (type != "text") return *err = Bad("unknown response_format type '" + type + "'"), false;
+    if (type == "json_object") {
+      r->json_object = true;
+    } else if (type != "text") {
+      return *err = Bad("unknown response_format type '" + type + "'"), false;
+    }
   }
   r->messages_json = j["messages"].dump();
   return true;

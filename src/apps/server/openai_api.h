@@ -41,6 +41,7 @@ struct ChatRequest {
   bool seed_given = false;
   int64_t max_tokens = 0;
   std::vector<std::string> stop;
+  bool json_object = false;     // response_format json_object: output is one JSON object
   bool raw_completion = false;  // /v1/completions: `prompt` is used as is
   std::string prompt;           // raw completion prompt
 };

@@ -10,6 +10,7 @@
 
 #include "apps/server/slots.h"
 #include "chat/chat_template.h"
+#include "runtime/json_constraint.h"
 
 namespace pocket::server {
 namespace {
@@ -128,7 +129,12 @@ struct Server::Impl {
     Sampler sampler(r.sampling, model.config().n_vocab);
     for (int32_t id : prompt) sampler.Accept(id);
     ScriptFilter script(opt.test_script);
-    if (!opt.test_script.empty()) sampler.set_filter(&script);
+    JsonObjectFilter json_only(model.tokenizer(), r.max_tokens);
+    if (!opt.test_script.empty()) {
+      sampler.set_filter(&script);
+    } else if (r.json_object) {
+      sampler.set_filter(&json_only);
+    }
     GenerateOptions go;
     go.max_tokens = r.max_tokens;
     go.stop = r.stop;

@@ -20,6 +20,8 @@
 
 namespace pocket {
 
+class SchemaPrefix;
+
 class JsonPrefix {
  public:
   // `object_only`: the top-level value must be an object.
@@ -34,6 +36,7 @@ class JsonPrefix {
   std::string Completion() const;
 
  private:
+  friend class SchemaPrefix;  // json_schema.cc reads the syntax state to track the schema
   static constexpr int kMaxDepth = 32;
   enum class Expect : uint8_t { kValue, kKeyOrEnd, kKey, kColon, kCommaOrEnd, kDone };
   enum class Lex : uint8_t {

@@ -184,6 +184,34 @@ TEST(Server, JsonObjectModeAlwaysReturnsAnObject) {
   }
 }
 
+TEST(Server, JsonSchemaModeOutputValidates) {
+  Running r = Start({});
+  const json schema = {{"type", "object"},
+                       {"properties", {{"city", {{"type", "string"}}}, {"days", {{"type", "integer"}}},
+                                       {"unit", {{"enum", {"C", "F"}}}}}},
+                       {"required", {"city", "days", "unit"}},
+                       {"additionalProperties", false}};
+  for (int seed = 0; seed < 3; ++seed) {
+    json req = Chat(30 + 10 * seed, static_cast<uint64_t>(seed));
+    req["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", "w"}, {"schema", schema}}}};
+    json a = Post(*r.client, "/v1/chat/completions", req);
+    const std::string content = a["choices"][0]["message"]["content"];
+    json j = json::parse(content, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << content;
+    EXPECT_TRUE(j["city"].is_string()) << content;
+    EXPECT_TRUE(j["days"].is_number_integer()) << content;
+    EXPECT_TRUE(j["unit"] == "C" || j["unit"] == "F") << content;
+    EXPECT_EQ(j.size(), 3u) << content;
+  }
+  auto bad = r.client->Post("/v1/chat/completions",
+                            json{{"messages", {{{"role", "user"}, {"content", "x"}}}},
+                                 {"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"format", "date"}}}}}}}}
+                                .dump(),
+                            "application/json");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("format"), std::string::npos) << bad->body;
+}
+
 TEST(Server, SixteenConcurrentClientsAllAnswered) {
   ServerOptions o;
   o.parallel = 4;
@@ -305,7 +333,9 @@ TEST(Server, MalformedRequestsGetTheRight4xxAndTheServerStaysHealthy) {
       {"bad tool_choice", with("tool_choice", "sometimes"), 400},
       {"chat_template_kwargs not object", with("chat_template_kwargs", 1), 400},
       {"enable_thinking not bool", with("chat_template_kwargs", {{"enable_thinking", "on"}}), 400},
-      {"json_schema not supported yet", with("response_format", {{"type", "json_schema"}}), 400},
+      {"json_schema without schema", with("response_format", {{"type", "json_schema"}}), 400},
+      {"json_schema with an unsupported keyword",
+       with("response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "x"}}}}}}), 400},
       {"response_format not object", with("response_format", "json"), 400},
       {"unknown response_format", with("response_format", {{"type", "xml"}}), 400},
       {"logprobs", with("logprobs", true), 400},

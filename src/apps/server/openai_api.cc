@@ -260,11 +260,15 @@ bool ParseChatRequest(const std::string& body, const SamplingParams& defaults, c
     }
     const std::string type = (*it)["type"].get<std::string>();
     if (type == "json_schema") {
-      return *err = Bad("response_format 'json_schema' is not supported yet; 'json_object' is",
-                        "unsupported_response_format"),
-             false;
-    }
-    if (type == "json_object") {
+      const json* schema = nullptr;
+      if (it->contains("json_schema") && (*it)["json_schema"].is_object() && (*it)["json_schema"].contains("schema")) {
+        schema = &(*it)["json_schema"]["schema"];
+      }
+      if (schema == nullptr) return *err = Bad("response_format json_schema needs json_schema.schema", "missing_field"), false;
+      auto compiled = CompileJsonSchema(schema->dump());
+      if (!compiled.ok()) return *err = Bad(compiled.status().message(), "unsupported_schema"), false;
+      r->schema = *compiled;
+    } else if (type == "json_object") {
       r->json_object = true;
     } else if (type != "text") {
       return *err = Bad("unknown response_format type '" + type + "'"), false;

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "chat/output_parser.h"
 #include "runtime/generate.h"
+#include "runtime/json_schema.h"
 #include "runtime/sampler.h"
 
 namespace pocket::server {
@@ -42,6 +44,7 @@ struct ChatRequest {
   int64_t max_tokens = 0;
   std::vector<std::string> stop;
   bool json_object = false;     // response_format json_object: output is one JSON object
+  std::shared_ptr<const CompiledSchema> schema;  // response_format json_schema
   bool raw_completion = false;  // /v1/completions: `prompt` is used as is
   std::string prompt;           // raw completion prompt
 };

@@ -130,8 +130,12 @@ struct Server::Impl {
     for (int32_t id : prompt) sampler.Accept(id);
     ScriptFilter script(opt.test_script);
     JsonObjectFilter json_only(model.tokenizer(), r.max_tokens);
+    std::unique_ptr<JsonSchemaFilter> json_schema;
     if (!opt.test_script.empty()) {
       sampler.set_filter(&script);
+    } else if (r.schema) {
+      json_schema = std::make_unique<JsonSchemaFilter>(model.tokenizer(), r.schema, r.max_tokens);
+      sampler.set_filter(json_schema.get());
     } else if (r.json_object) {
       sampler.set_filter(&json_only);
     }

@@ -13,7 +13,7 @@ namespace pocket::cli {
 
 std::vector<FlagSpec> GenerationFlags() {
   return {
-      {"-m,--model", "MODEL", ".gguf file or Hugging Face folder"},
+      {"-m,--model", "MODEL", ".gguf file, Hugging Face folder, or cached name owner/name[:QUANT]"},
       {"--mmproj", "FILE", "vision/audio projector (.gguf or HF folder)"},
       {"--system", "S", "system prompt"},
       {"--think", "", "let the model reason first (shown dimmed)"},

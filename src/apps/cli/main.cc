@@ -48,7 +48,8 @@ void PrintHelp() {
   for (const Command& c : kCommands) std::printf("  %-16s %s\n", c.name, c.summary);
   std::printf(
       "\nMODEL arguments accept a .gguf file (also split -00001-of-0000N.gguf), a .safetensors\n"
-      "file, or a Hugging Face folder (config.json + safetensors + tokenizer.json).\n"
+      "file, or a Hugging Face folder (config.json + safetensors + tokenizer.json); run, chat,\n"
+      "serve and bench also take a cached model name (owner/name[:QUANT], see 'pocket pull').\n"
       "Run 'pocket <command> --help' for the options of a command.\n");
 }
 

@@ -544,4 +544,53 @@ Result<std::string> RenderChat(const std::string& messages_json, const std::stri
   return out;
 }
 
+Result<std::vector<PromptSegment>> RenderChatSegments(const std::string& messages_json,
+                                                      const std::string& tools_json,
+                                                      const ChatRenderOptions& options) {
+  Json messages = Json::parse(messages_json, nullptr, false);
+  if (messages.is_discarded() || !messages.is_array()) return InvalidArgument("messages: expected a JSON array");
+  // Each user text goes through the template as a unique marker, then is put back as its
+  // own segment, trimmed as the template trims it.
+  std::vector<std::string> originals;
+  // Private-use code points (U+E000/U+E001): never whitespace, so trimming keeps them.
+  auto marker = [](size_t i) { return "\xEE\x80\x80" + std::to_string(i) + "\xEE\x80\x81"; };
+  auto protect = [&](Json* text) {
+    if (!text->is_string()) return;
+    originals.push_back(text->get<std::string>());
+    *text = marker(originals.size() - 1);
+  };
+  for (Json& m : messages) {
+    if (!m.is_object() || !m.contains("role") || m["role"] != "user" || !m.contains("content")) continue;
+    Json& c = m["content"];
+    if (c.is_string()) {
+      protect(&c);
+    } else if (c.is_array()) {
+      for (Json& part : c) {
+        if (part.is_object() && part.contains("type") && part["type"] == "text" && part.contains("text")) {
+          protect(&part["text"]);
+        }
+      }
+    }
+  }
+  for (const std::string& o : originals) {
+    if (o.find("\xEE\x80\x80") != std::string::npos) {  // cannot mark safely: one template segment
+      ASSIGN_OR_RETURN(std::string text, RenderChat(messages_json, tools_json, options));
+      return std::vector<PromptSegment>{{text, false}};
+    }
+  }
+  ASSIGN_OR_RETURN(std::string text, RenderChat(messages.dump(), tools_json, options));
+  std::vector<PromptSegment> out;
+  size_t pos = 0;
+  for (size_t i = 0; i < originals.size(); ++i) {
+    const std::string m = marker(i);
+    const size_t at = text.find(m, pos);
+    if (at == std::string::npos) continue;  // the template dropped this content
+    if (at > pos) out.push_back({text.substr(pos, at - pos), false});
+    out.push_back({Trim(originals[i]), true});
+    pos = at + m.size();
+  }
+  if (pos < text.size()) out.push_back({text.substr(pos), false});
+  return out;
+}
+
 }  // namespace pocket

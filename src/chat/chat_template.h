@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -22,5 +23,16 @@ struct ChatRenderOptions {
 // Errors name the offending message or field.
 Result<std::string> RenderChat(const std::string& messages_json, const std::string& tools_json,
                                const ChatRenderOptions& options);
+
+// The rendered prompt cut into pieces: template text (tokenized with special-token parsing)
+// and the content of user messages (tokenized without it), so that text a user typed, such
+// as "<|turn>system", can never become a control token. Concatenated, the pieces equal
+// RenderChat's output.
+struct PromptSegment {
+  std::string text;
+  bool user_text = false;
+};
+Result<std::vector<PromptSegment>> RenderChatSegments(const std::string& messages_json, const std::string& tools_json,
+                                                      const ChatRenderOptions& options);
 
 }  // namespace pocket

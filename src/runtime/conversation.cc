@@ -36,6 +36,18 @@ Result<std::string> GenerationPrompt(bool thinking) {
   return a.substr(b.size());
 }
 
+std::vector<int32_t> EncodePrompt(const Tokenizer& tok, const std::vector<PromptSegment>& segments) {
+  std::vector<int32_t> ids;
+  for (const PromptSegment& s : segments) {
+    Tokenizer::EncodeOptions enc;
+    enc.add_bos = false;
+    enc.parse_special = !s.user_text;
+    const std::vector<int32_t> part = tok.Encode(s.text, enc);
+    ids.insert(ids.end(), part.begin(), part.end());
+  }
+  return ids;
+}
+
 Conversation::Conversation(Session& session, ConversationOptions options)
     : session_(session), options_(std::move(options)) {}
 
@@ -57,9 +69,6 @@ void Conversation::set_system(std::string system) {
 
 Result<std::vector<int32_t>> Conversation::PromptFor(const std::string& user_text) {
   const Tokenizer& tok = session_.model().tokenizer();
-  Tokenizer::EncodeOptions enc;
-  enc.add_bos = false;
-  enc.parse_special = true;
   const std::string user = MessageJson("user", user_text);
   if (rerender_ || history_.empty()) {
     // Whole conversation: system turn, past messages, the new user turn, generation prompt.
@@ -77,20 +86,20 @@ Result<std::vector<int32_t>> Conversation::PromptFor(const std::string& user_tex
     msgs = AppendToArray(msgs, user);
     ChatRenderOptions ro;
     ro.enable_thinking = options_.thinking;
-    ASSIGN_OR_RETURN(std::string text, RenderChat(msgs, options_.tools_json, ro));
-    return tok.Encode(text, enc);
+    ASSIGN_OR_RETURN(std::vector<PromptSegment> segments, RenderChatSegments(msgs, options_.tools_json, ro));
+    return EncodePrompt(tok, segments);
   }
   // Continuation: close the model's turn if generation did not, then the new user turn.
   std::vector<int32_t> ids = history_;
-  std::string text = history_.back() == kEndOfTurn ? "\n" : "<turn|>\n";
+  const char* close_turn = history_.back() == kEndOfTurn ? "\n" : "<turn|>\n";
   ChatRenderOptions ro;
   ro.add_generation_prompt = false;
   ro.bos_text = "";
-  ASSIGN_OR_RETURN(std::string turn, RenderChat(AppendToArray("", user), "", ro));
+  ASSIGN_OR_RETURN(std::vector<PromptSegment> turn, RenderChatSegments(AppendToArray("", user), "", ro));
   ASSIGN_OR_RETURN(std::string gen, GenerationPrompt(options_.thinking));
-  text.append(turn);
-  text.append(gen);
-  const std::vector<int32_t> more = tok.Encode(text, enc);
+  turn.insert(turn.begin(), PromptSegment{close_turn, false});
+  turn.push_back(PromptSegment{gen, false});
+  const std::vector<int32_t> more = EncodePrompt(tok, turn);
   ids.insert(ids.end(), more.begin(), more.end());
   return ids;
 }

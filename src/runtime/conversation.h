@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "chat/chat_template.h"
 #include "chat/output_parser.h"
 #include "runtime/generate.h"
 #include "runtime/session.h"
@@ -60,5 +61,9 @@ class Conversation {
 
 // The text the template appends to ask the model to answer, e.g. "<|turn>model\n".
 Result<std::string> GenerationPrompt(bool thinking);
+
+// Tokenizes a rendered prompt: template pieces with special-token parsing, user text
+// without (so typed "<|turn>" stays text). No BOS is added (the template writes <bos>).
+std::vector<int32_t> EncodePrompt(const Tokenizer& tok, const std::vector<PromptSegment>& segments);
 
 }  // namespace pocket

@@ -10,6 +10,7 @@
 
 #include "apps/server/slots.h"
 #include "chat/chat_template.h"
+#include "runtime/conversation.h"
 #include "runtime/json_constraint.h"
 
 namespace pocket::server {
@@ -92,14 +93,12 @@ struct Server::Impl {
     } else {
       ChatRenderOptions ro;
       ro.enable_thinking = r->thinking;
-      auto text = RenderChat(r->messages_json, r->tools_json, ro);
-      if (!text.ok()) {
-        *err = MakeError(400, "invalid_request_error", "invalid_messages", text.status().message());
+      auto segments = RenderChatSegments(r->messages_json, r->tools_json, ro);
+      if (!segments.ok()) {
+        *err = MakeError(400, "invalid_request_error", "invalid_messages", segments.status().message());
         return false;
       }
-      enc.add_bos = false;
-      enc.parse_special = true;
-      *prompt = tok.Encode(*text, enc);
+      *prompt = EncodePrompt(tok, *segments);  // user text can never become a control token
     }
     const int64_t n_ctx = slots->n_ctx();
     if (static_cast<int64_t>(prompt->size()) >= n_ctx) {

@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <cstring>
-#include <limits>
 
 namespace pocket {
 namespace {
@@ -194,42 +193,6 @@ std::string JsonPrefix::Completion() const {
     out.append(step);
   }
   return out;
-}
-
-JsonObjectFilter::JsonObjectFilter(const Tokenizer& tok, int64_t max_tokens)
-    : tok_(tok), max_tokens_(max_tokens), state_(true) {}
-
-void JsonObjectFilter::Apply(float* logits, int64_t n_vocab) {
-  const float kNo = -std::numeric_limits<float>::infinity();
-  const bool done = state_.complete();
-  const std::string completion = state_.Completion();
-  // Forced completion when the budget only just covers the shortest way out (every ASCII
-  // character is a token of its own, so a char-per-token budget is enough).
-  const bool forcing = max_tokens_ >= 0 && max_tokens_ - generated_ <= static_cast<int64_t>(completion.size()) + 1;
-  for (int64_t id = 0; id < n_vocab && id < tok_.n_vocab(); ++id) {
-    const int32_t t = static_cast<int32_t>(id);
-    if (tok_.IsEog(t)) {
-      if (!done) logits[id] = kNo;
-      continue;
-    }
-    const std::string& piece = tok_.Piece(t);
-    if (done || piece.empty()) {
-      logits[id] = kNo;
-      continue;
-    }
-    if (forcing && completion.compare(0, piece.size(), piece) != 0) {
-      logits[id] = kNo;
-      continue;
-    }
-    JsonPrefix next = state_;
-    if (!next.Feed(piece)) logits[id] = kNo;
-  }
-  for (int64_t id = tok_.n_vocab(); id < n_vocab; ++id) logits[id] = kNo;
-}
-
-void JsonObjectFilter::Accept(int32_t token) {
-  ++generated_;
-  if (token >= 0 && token < tok_.n_vocab() && !tok_.IsEog(token)) state_.Feed(tok_.Piece(token));
 }
 
 }  // namespace pocket

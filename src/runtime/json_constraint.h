@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -60,18 +61,56 @@ class JsonPrefix {
   char stack_[kMaxDepth] = {};  // '{' or '['
 };
 
-class JsonObjectFilter : public TokenFilter {
+// A TokenFilter over any prefix checker `State` (Feed(string), complete(), Completion()):
+// masks tokens whose text the state rejects, allows end-of-generation only once complete,
+// and near the token budget only tokens that spell the shortest completion.
+template <typename State>
+class PrefixFilter : public TokenFilter {
  public:
   // `max_tokens` < 0: no budget (no forced completion).
-  JsonObjectFilter(const Tokenizer& tok, int64_t max_tokens);
-  void Apply(float* logits, int64_t n_vocab) override;
-  void Accept(int32_t token) override;
+  PrefixFilter(const Tokenizer& tok, State initial, int64_t max_tokens)
+      : tok_(tok), max_tokens_(max_tokens), state_(std::move(initial)) {}
+
+  void Apply(float* logits, int64_t n_vocab) override {
+    const float kNo = -std::numeric_limits<float>::infinity();
+    const bool done = state_.complete();
+    const std::string completion = done ? std::string() : state_.Completion();
+    // Every ASCII character is a token of its own, so a char-per-token budget is enough.
+    const bool forcing = max_tokens_ >= 0 && max_tokens_ - generated_ <= static_cast<int64_t>(completion.size()) + 1;
+    for (int64_t id = 0; id < n_vocab; ++id) {
+      const int32_t t = static_cast<int32_t>(id);
+      if (id >= tok_.n_vocab()) {
+        logits[id] = kNo;
+      } else if (tok_.IsEog(t)) {
+        if (!done) logits[id] = kNo;
+      } else {
+        const std::string& piece = tok_.Piece(t);
+        if (done || piece.empty() || (forcing && completion.compare(0, piece.size(), piece) != 0)) {
+          logits[id] = kNo;
+        } else {
+          State next = state_;
+          if (!next.Feed(piece)) logits[id] = kNo;
+        }
+      }
+    }
+  }
+
+  void Accept(int32_t token) override {
+    ++generated_;
+    if (token >= 0 && token < tok_.n_vocab() && !tok_.IsEog(token)) state_.Feed(tok_.Piece(token));
+  }
 
  private:
   const Tokenizer& tok_;
   int64_t max_tokens_;
   int64_t generated_ = 0;
-  JsonPrefix state_;
+  State state_;
+};
+
+// Output constrained to one JSON object (response_format json_object).
+class JsonObjectFilter : public PrefixFilter<JsonPrefix> {
+ public:
+  JsonObjectFilter(const Tokenizer& tok, int64_t max_tokens) : PrefixFilter(tok, JsonPrefix(true), max_tokens) {}
 };
 
 }  // namespace pocket

@@ -187,6 +187,16 @@ bool SchemaPrefix::StartValue(int node, char c) {
   return true;
 }
 
+bool SchemaPrefix::ScalarTextAllowed() const {
+  if (scalar_node_ < 0) return true;
+  const SchemaNode& n = schema_->nodes[static_cast<size_t>(scalar_node_)];
+  if (n.enum_values.empty()) return true;
+  for (const std::string& e : n.enum_values) {
+    if (e.compare(0, scalar_text_.size(), scalar_text_) == 0) return true;
+  }
+  return false;
+}
+
 bool SchemaPrefix::EndScalar() {
   in_scalar_ = false;
   if (scalar_node_ < 0) return true;
@@ -218,15 +228,7 @@ bool SchemaPrefix::Feed(char c) {
     if (IsNumberLex(static_cast<int>(syntax_.lex_))) {  // the number goes on
       if (integer_only_ && (c == '.' || c == 'e' || c == 'E')) return false;
       scalar_text_.push_back(c);
-      if (scalar_node_ >= 0) {
-        const SchemaNode& n = schema_->nodes[static_cast<size_t>(scalar_node_)];
-        if (!n.enum_values.empty()) {
-          bool any = false;
-          for (const std::string& e : n.enum_values) any |= e.compare(0, scalar_text_.size(), scalar_text_) == 0;
-          if (!any) return false;
-        }
-      }
-      return true;
+      return ScalarTextAllowed();
     }
     if (!EndScalar()) return false;
     number_ended = true;
@@ -263,14 +265,7 @@ bool SchemaPrefix::Feed(char c) {
       return true;
     }
     scalar_text_.push_back(c);
-    if (scalar_node_ >= 0) {
-      const SchemaNode& n = schema_->nodes[static_cast<size_t>(scalar_node_)];
-      if (!n.enum_values.empty()) {
-        bool any = false;
-        for (const std::string& e : n.enum_values) any |= e.compare(0, scalar_text_.size(), scalar_text_) == 0;
-        if (!any) return false;
-      }
-    }
+    if (!ScalarTextAllowed()) return false;
     if (syntax_.lex_ == Lex::kNone) return EndScalar();
     return true;
   }
@@ -457,39 +452,6 @@ std::string SchemaPrefix::Completion() const {
     if (!feed(step)) break;
   }
   return out;
-}
-
-JsonSchemaFilter::JsonSchemaFilter(const Tokenizer& tok, std::shared_ptr<const CompiledSchema> schema, int64_t max_tokens)
-    : tok_(tok), max_tokens_(max_tokens), state_(std::move(schema)) {}
-
-void JsonSchemaFilter::Apply(float* logits, int64_t n_vocab) {
-  const float kNo = -std::numeric_limits<float>::infinity();
-  const bool done = state_.complete();
-  const std::string completion = done ? std::string() : state_.Completion();
-  const bool forcing = max_tokens_ >= 0 && max_tokens_ - generated_ <= static_cast<int64_t>(completion.size()) + 1;
-  for (int64_t id = 0; id < n_vocab; ++id) {
-    const int32_t t = static_cast<int32_t>(id);
-    if (id >= tok_.n_vocab()) {
-      logits[id] = kNo;
-      continue;
-    }
-    if (tok_.IsEog(t)) {
-      if (!done) logits[id] = kNo;
-      continue;
-    }
-    const std::string& piece = tok_.Piece(t);
-    if (done || piece.empty() || (forcing && completion.compare(0, piece.size(), piece) != 0)) {
-      logits[id] = kNo;
-      continue;
-    }
-    SchemaPrefix next = state_;
-    if (!next.Feed(piece)) logits[id] = kNo;
-  }
-}
-
-void JsonSchemaFilter::Accept(int32_t token) {
-  ++generated_;
-  if (token >= 0 && token < tok_.n_vocab() && !tok_.IsEog(token)) state_.Feed(tok_.Piece(token));
 }
 
 }  // namespace pocket

@@ -63,6 +63,7 @@ class SchemaPrefix {
   int ChildNode() const;
   bool StartValue(int node, char c);
   bool EndScalar();
+  bool ScalarTextAllowed() const;  // the scalar read so far can still match its enum
   bool Accepts(int node, char first) const;
   std::string MinimalValue(int node) const;
 
@@ -75,17 +76,7 @@ class SchemaPrefix {
   std::string scalar_text_;    // for enum checks
 };
 
-class JsonSchemaFilter : public TokenFilter {
- public:
-  JsonSchemaFilter(const Tokenizer& tok, std::shared_ptr<const CompiledSchema> schema, int64_t max_tokens);
-  void Apply(float* logits, int64_t n_vocab) override;
-  void Accept(int32_t token) override;
-
- private:
-  const Tokenizer& tok_;
-  int64_t max_tokens_;
-  int64_t generated_ = 0;
-  SchemaPrefix state_;
-};
+// Output constrained to documents valid against a compiled schema.
+using JsonSchemaFilter = PrefixFilter<SchemaPrefix>;
 
 }  // namespace pocket

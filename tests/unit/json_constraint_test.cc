@@ -160,7 +160,7 @@ TEST(JsonSchemaFilter, RandomModelOutputValidates) {
     SamplingParams p;
     p.seed = seed;
     Sampler sampler(p, (**m).config().n_vocab);
-    JsonSchemaFilter filter((**m).tokenizer(), schema, max_tokens);
+    JsonSchemaFilter filter((**m).tokenizer(), SchemaPrefix(schema), max_tokens);
     sampler.set_filter(&filter);
     GenerateOptions go;
     go.max_tokens = max_tokens;

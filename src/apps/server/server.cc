@@ -133,7 +133,7 @@ struct Server::Impl {
     if (!opt.test_script.empty()) {
       sampler.set_filter(&script);
     } else if (r.schema) {
-      json_schema = std::make_unique<JsonSchemaFilter>(model.tokenizer(), r.schema, r.max_tokens);
+      json_schema = std::make_unique<JsonSchemaFilter>(model.tokenizer(), SchemaPrefix(r.schema), r.max_tokens);
       sampler.set_filter(json_schema.get());
     } else if (r.json_object) {
       sampler.set_filter(&json_only);

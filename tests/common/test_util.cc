@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/test_model.h"
+
 namespace pocket::testing {
 
 static bool IsDir(const std::string& p) {
@@ -65,6 +67,19 @@ static std::string Slurp(int fd) {
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
   return out;
+}
+
+const std::string& TinyModelPath() {
+  static const std::string path = [] {
+    TestModelOptions o;
+    o.shape = "tiny";
+    o.type = FileType::kQ8_0;
+    o.out_path = TempDir() + "/tiny.gguf";
+    auto plan = WriteTestModel(o);
+    EXPECT_TRUE(plan.ok()) << plan.status().message();
+    return o.out_path;
+  }();
+  return path;
 }
 
 CommandResult RunPocket(const std::vector<std::string>& args) { return RunPocketWithInput(args, ""); }

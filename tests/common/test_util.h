@@ -35,6 +35,10 @@ void WriteFile(const std::string& path, const std::string& bytes);
 // A fresh temporary directory for the current test (removed at exit by the OS tmp policy).
 std::string TempDir();
 
+// The tiny random-weight model (make-test-model --shape tiny --type Q8_0), written once per
+// test binary into a temporary folder.
+const std::string& TinyModelPath();
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;

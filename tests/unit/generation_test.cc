@@ -5,7 +5,6 @@
 #include <map>
 
 #include "common/test_util.h"
-#include "model/test_model.h"
 #include "runtime/bench.h"
 #include "runtime/conversation.h"
 #include "runtime/generate.h"
@@ -118,19 +117,7 @@ TEST(Sampler, ValidatesParameters) {
   EXPECT_TRUE(SamplingParams().Validate().ok());
 }
 
-// The tiny random model, written once per test binary.
-const std::string& TinyModelPath() {
-  static const std::string path = [] {
-    TestModelOptions o;
-    o.shape = "tiny";
-    o.type = FileType::kQ8_0;
-    o.out_path = testing::TempDir() + "/tiny.gguf";
-    auto plan = WriteTestModel(o);
-    EXPECT_TRUE(plan.ok()) << plan.status().message();
-    return o.out_path;
-  }();
-  return path;
-}
+using testing::TinyModelPath;
 
 std::vector<float> FreshLogits(const Model& m, ThreadPool* pool, const std::vector<int32_t>& tokens) {
   SessionOptions so;

@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
-#include "model/test_model.h"
 #include "runtime/generate.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -50,12 +49,7 @@ TEST(JsonPrefix, CompletionAlwaysYieldsAValidObject) {
 }
 
 TEST(JsonObjectFilter, RandomModelOnlyEmitsValidObjects) {
-  TestModelOptions o;
-  o.shape = "tiny";
-  o.type = FileType::kQ8_0;
-  o.out_path = testing::TempDir() + "/tiny.gguf";
-  ASSERT_TRUE(WriteTestModel(o).ok());
-  auto m = Model::Load(o.out_path);
+  auto m = Model::Load(testing::TinyModelPath());
   ASSERT_TRUE(m.ok());
   ThreadPool pool(2);
   auto s = Session::Create(**m, &pool, SessionOptions());
@@ -143,12 +137,7 @@ TEST(JsonSchema, CompletionIsAlwaysValid) {
 }
 
 TEST(JsonSchemaFilter, RandomModelOutputValidates) {
-  TestModelOptions o;
-  o.shape = "tiny";
-  o.type = FileType::kQ8_0;
-  o.out_path = testing::TempDir() + "/tiny.gguf";
-  ASSERT_TRUE(WriteTestModel(o).ok());
-  auto m = Model::Load(o.out_path);
+  auto m = Model::Load(testing::TinyModelPath());
   ASSERT_TRUE(m.ok());
   ThreadPool pool(2);
   auto s = Session::Create(**m, &pool, SessionOptions());

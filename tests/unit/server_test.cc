@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "common/test_util.h"
-#include "model/test_model.h"
 #include "runtime/model.h"
 
 namespace pocket::server {
@@ -21,12 +20,7 @@ using nlohmann::json;
 
 const Model& TinyModel() {
   static std::unique_ptr<Model> model = [] {
-    TestModelOptions o;
-    o.shape = "tiny";
-    o.type = FileType::kQ8_0;
-    o.out_path = testing::TempDir() + "/tiny.gguf";
-    EXPECT_TRUE(WriteTestModel(o).ok());
-    auto m = Model::Load(o.out_path);
+    auto m = Model::Load(testing::TinyModelPath());
     EXPECT_TRUE(m.ok()) << m.status().message();
     return std::move(*m);
   }();

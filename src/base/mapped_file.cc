@@ -111,4 +111,23 @@ Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) 
   return out;
 }
 
+Status WriteBinaryFile(const std::string& path, const void* data, size_t n) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError(StrFormat("%s: cannot create: %s", path.c_str(), std::strerror(errno)));
+  const auto* p = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::write(fd, p + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int e = errno;
+      ::close(fd);
+      return IoError(StrFormat("%s: write failed: %s", path.c_str(), std::strerror(e)));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::close(fd) != 0) return IoError(StrFormat("%s: write failed: %s", path.c_str(), std::strerror(errno)));
+  return Status::Ok();
+}
+
 }  // namespace pocket

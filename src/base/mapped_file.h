@@ -43,5 +43,7 @@ class MappedFile {
 
 // Reads a whole (small) file into a string: config.json, index files, tokens.json.
 Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes = 256u << 20);
+// Writes `n` bytes to `path` (created or truncated): logits, embeddings, features.
+Status WriteBinaryFile(const std::string& path, const void* data, size_t n);
 
 }  // namespace pocket

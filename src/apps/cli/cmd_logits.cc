@@ -66,13 +66,6 @@ Result<std::vector<int32_t>> ParseIdArray(const std::string& text, const std::st
   return ids;
 }
 
-Status WriteAll(const std::string& path, const void* data, size_t n) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!f) return IoError(StrFormat("%s: cannot create: %s", path.c_str(), std::strerror(errno)));
-  if (std::fwrite(data, 1, n, f.get()) != n) return IoError(path + ": write failed");
-  return Status::Ok();
-}
-
 }  // namespace
 
 int RunLogits(int argc, char** argv) {
@@ -161,7 +154,7 @@ int RunLogits(int argc, char** argv) {
   }
   Status st = feed(ids->data(), n_tokens, logits.data());
   if (!st.ok()) return ReportError(st.WithContext(args.Get("--tokens")));
-  st = WriteAll(args.Get("--out"), logits.data(), logits.size() * sizeof(float));
+  st = WriteBinaryFile(args.Get("--out"), logits.data(), logits.size() * sizeof(float));
   if (!st.ok()) return ReportError(st);
   if (greedy > 0) {
     std::copy(logits.end() - n_vocab, logits.end(), row.begin());
@@ -177,7 +170,7 @@ int RunLogits(int argc, char** argv) {
       }
     }
     out += "]\n";
-    st = WriteAll(args.Get("--greedy-out"), out.data(), out.size());
+    st = WriteBinaryFile(args.Get("--greedy-out"), out.data(), out.size());
     if (!st.ok()) return ReportError(st);
   }
   return kExitOk;

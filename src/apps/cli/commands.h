@@ -24,6 +24,7 @@ int RunChat(int argc, char** argv);
 int RunBench(int argc, char** argv);
 int RunServe(int argc, char** argv);
 int RunPull(int argc, char** argv);
+int RunEmbed(int argc, char** argv);
 
 // Prints "error: <message>" and returns kExitError.
 int ReportError(const Status& status);

@@ -33,6 +33,7 @@ constexpr Command kCommands[] = {
     {"serve", RunServe, "OpenAI-compatible HTTP server (chat completions, streaming, tools)"},
     {"bench", RunBench, "prefill/decode speed, TTFT, peak memory (llama-bench style)"},
     {"inspect", RunInspect, "describe a model file: variant, hyper-parameters, tensors"},
+    {"embed", RunEmbed, "encode an image or audio clip into soft-token embeddings (f32)"},
     {"logits", RunLogits, "run token ids through the decoder and write the logits (f32)"},
     {"tokenize", RunTokenize, "text to token ids"},
     {"detokenize", RunDetokenize, "token ids to text"},

@@ -150,7 +150,7 @@ Status DecodePng(const uint8_t* data, size_t size, const std::string& what,
   png_infop info = png_create_info_struct(png);
   PngReader reader{data, size, 0};
   std::vector<png_bytep> rows;
-  bool too_big = false;
+  volatile bool too_big = false;  // read after longjmp
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, nullptr);
     if (too_big) return InvalidArgument(what + ": image is larger than the pixel limit");

@@ -14,7 +14,8 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
   const uint64_t elem = static_cast<uint64_t>(KvTypeBytes(kv.type));
   const uint64_t slot_bytes = static_cast<uint64_t>(p.n_kv_head) * static_cast<uint64_t>(d) * elem;
   const int n_threads = pool ? pool->size() : 1;
-  const int64_t max_keys = p.window > 0 ? std::min<int64_t>(p.window, pos0 + n_tok) : pos0 + n_tok;
+  int64_t max_keys = p.window > 0 ? std::min<int64_t>(p.window, pos0 + n_tok) : pos0 + n_tok;
+  if (p.group_first != nullptr) max_keys = std::min<int64_t>(max_keys + n_tok, pos0 + n_tok);
   if (static_cast<int>(scratch->scores.size()) < n_threads)
     scratch->scores.resize(static_cast<size_t>(n_threads));
   for (int t = 0; t < n_threads; ++t) {
@@ -29,8 +30,13 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
     const int h = static_cast<int>(task % p.n_head);
     const int g = h / group;
     const int64_t pos = pos0 + i;
-    const int64_t first = p.window > 0 ? std::max<int64_t>(0, pos - p.window + 1) : 0;
-    const int64_t n_keys = pos - first + 1;
+    int64_t first = p.window > 0 ? std::max<int64_t>(0, pos - p.window + 1) : 0;
+    int64_t last = pos;
+    if (p.group_first != nullptr && p.group_first[i] >= 0) {
+      first = std::min(first, p.group_first[i]);
+      last = std::max(last, p.group_last[i]);
+    }
+    const int64_t n_keys = last - first + 1;
     const float* qh = q + (i * p.n_head + h) * d;
     float* oh = out + (i * p.n_head + h) * d;
     float* s = scratch->scores[static_cast<size_t>(thread)].data();

@@ -230,6 +230,15 @@ Result<Gemma4TextConfig> LoadTextConfig(const WeightSource& ws) {
   if (!HasTextDecoder(ws)) return NotFound(ws.path() + ": no Gemma 4 text decoder in this file");
   auto c = ws.format() == SourceFormat::kGguf ? FromGguf(ws) : FromHf(ws);
   if (!c.ok()) return c.status().WithContext(ws.path());
+  if (ws.format() == SourceFormat::kGguf) {
+    c->image_bidirectional = !c->has_ple();
+  } else {
+    const Metadata& md = ws.metadata();
+    const std::string key = HfTextPrefix(md) + "use_bidirectional_attention";
+    const std::string fallback = md.GetStringOr("model_type", "") == "gemma4_unified" ? "vision" : "";
+    c->image_bidirectional =
+        md.GetStringOr(key, md.GetStringOr("use_bidirectional_attention", fallback)) == "vision";
+  }
   RETURN_IF_ERROR(c->Validate().WithContext(ws.path()));
   return c;
 }

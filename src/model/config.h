@@ -41,6 +41,10 @@ struct Gemma4TextConfig {
   // MTP assistant ("gemma4-assistant"): the target model's hidden size H_b. Every assistant
   // layer reads the target's KV cache (S layers its last sliding layer, F its last full one).
   int64_t n_embd_backbone = 0;
+  // HF `use_bidirectional_attention == "vision"` (26B, 31B, 12B): the soft tokens of one image
+  // see each other in sliding layers during prefill (spec gemma4-multimodal.md §5.4). GGUF
+  // does not record it; pocket follows the released configs (on for models without PLE).
+  bool image_bidirectional = false;
 
   bool is_sliding(int il) const { return layer_types[static_cast<size_t>(il)] == LayerType::kSliding; }
   int head_dim(int il) const { return is_sliding(il) ? head_dim_swa : head_dim_full; }

@@ -14,6 +14,19 @@ std::string MessageJson(const std::string& role, const std::string& content) {
   return w.str();
 }
 
+// A user message whose content lists the media parts, then the text part.
+std::string UserMessageJson(const UserTurn& turn) {
+  if (turn.media.empty()) return MessageJson("user", turn.text);
+  JsonWriter w(false);
+  w.BeginObject().Key("role").String("user").Key("content").BeginArray();
+  for (const MediaItem& m : turn.media) {
+    w.BeginObject().Key("type").String(m.kind == MediaKind::kImage ? "image" : "audio").EndObject();
+  }
+  if (!turn.text.empty()) w.BeginObject().Key("type").String("text").Key("text").String(turn.text).EndObject();
+  w.EndArray().EndObject();
+  return w.str();
+}
+
 // Builds strings with append(): g++ 12 warns falsely (-Wrestrict) on operator+ chains here.
 std::string AppendToArray(const std::string& array, const std::string& item) {
   std::string out = array.empty() ? std::string("[") : array.substr(0, array.size() - 1);
@@ -53,7 +66,8 @@ Conversation::Conversation(Session& session, ConversationOptions options)
 
 void Conversation::Reset() {
   messages_json_.clear();
-  history_.clear();
+  history_ = Prompt{};
+  media_.clear();
   rerender_ = true;
 }
 
@@ -67,10 +81,20 @@ void Conversation::set_system(std::string system) {
   options_.system = std::move(system);
 }
 
-Result<std::vector<int32_t>> Conversation::PromptFor(const std::string& user_text) {
+Result<Prompt> Conversation::Expand(const std::vector<int32_t>& ids, const std::vector<MediaItem>& media) {
+  if (media.empty()) {
+    Prompt p;
+    p.tokens = ids;
+    return p;
+  }
+  ASSIGN_OR_RETURN(MediaTokenIds t, MediaTokenIds::From(session_.model().tokenizer()));
+  return ExpandMedia(ids, media, t, session_.model().config().image_bidirectional);
+}
+
+Result<Prompt> Conversation::PromptFor(const UserTurn& turn) {
   const Tokenizer& tok = session_.model().tokenizer();
-  const std::string user = MessageJson("user", user_text);
-  if (rerender_ || history_.empty()) {
+  const std::string user = UserMessageJson(turn);
+  if (rerender_ || history_.tokens.empty()) {
     // Whole conversation: system turn, past messages, the new user turn, generation prompt.
     std::string msgs;
     if (!options_.system.empty()) msgs = AppendToArray(msgs, MessageJson("system", options_.system));
@@ -87,31 +111,33 @@ Result<std::vector<int32_t>> Conversation::PromptFor(const std::string& user_tex
     ChatRenderOptions ro;
     ro.enable_thinking = options_.thinking;
     ASSIGN_OR_RETURN(std::vector<PromptSegment> segments, RenderChatSegments(msgs, options_.tools_json, ro));
-    return EncodePrompt(tok, segments);
+    std::vector<MediaItem> all = media_;
+    all.insert(all.end(), turn.media.begin(), turn.media.end());
+    return Expand(EncodePrompt(tok, segments), all);
   }
   // Continuation: close the model's turn if generation did not, then the new user turn.
-  std::vector<int32_t> ids = history_;
-  const char* close_turn = history_.back() == kEndOfTurn ? "\n" : "<turn|>\n";
+  Prompt prompt = history_;
+  const char* close_turn = history_.tokens.back() == kEndOfTurn ? "\n" : "<turn|>\n";
   ChatRenderOptions ro;
   ro.add_generation_prompt = false;
   ro.bos_text = "";
-  ASSIGN_OR_RETURN(std::vector<PromptSegment> turn, RenderChatSegments(AppendToArray("", user), "", ro));
+  ASSIGN_OR_RETURN(std::vector<PromptSegment> segs, RenderChatSegments(AppendToArray("", user), "", ro));
   ASSIGN_OR_RETURN(std::string gen, GenerationPrompt(options_.thinking));
-  turn.insert(turn.begin(), PromptSegment{close_turn, false});
-  turn.push_back(PromptSegment{gen, false});
-  const std::vector<int32_t> more = EncodePrompt(tok, turn);
-  ids.insert(ids.end(), more.begin(), more.end());
-  return ids;
+  segs.insert(segs.begin(), PromptSegment{close_turn, false});
+  segs.push_back(PromptSegment{gen, false});
+  ASSIGN_OR_RETURN(Prompt more, Expand(EncodePrompt(tok, segs), turn.media));
+  AppendPrompt(&prompt, more);
+  return prompt;
 }
 
-Result<ConversationReply> Conversation::Send(const std::string& user_text, Sampler& sampler,
+Result<ConversationReply> Conversation::Send(const UserTurn& turn, Sampler& sampler,
                                              const GenerateOptions& options, const DeltaCallback& on_delta,
                                              const Session::Progress& prefill_progress) {
-  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, PromptFor(user_text));
+  ASSIGN_OR_RETURN(Prompt prompt, PromptFor(turn));
   RETURN_IF_ERROR(session_.Prefill(prompt, prefill_progress, options.cancel));
-  for (int32_t id : prompt) sampler.Accept(id);
+  for (int32_t id : prompt.tokens) sampler.Accept(id);
   ConversationReply reply;
-  reply.prompt_tokens = static_cast<int64_t>(prompt.size());
+  reply.prompt_tokens = static_cast<int64_t>(prompt.tokens.size());
   reply.prefilled_tokens = session_.stats().prefilled_tokens;
   StreamingOutputParser parser(/*started_in_reasoning=*/false);
   bool keep_going = true;
@@ -125,9 +151,10 @@ Result<ConversationReply> Conversation::Send(const std::string& user_text, Sampl
   if (on_delta && (!last.reasoning.empty() || !last.content.empty() || !last.tool_calls.empty())) on_delta(last);
   reply.parsed = ParseModelOutput(reply.generation.text, false);
   // The context now holds the prompt and every generated token but the final one.
-  history_ = prompt;
-  history_.insert(history_.end(), reply.generation.tokens.begin(), reply.generation.tokens.end());
-  messages_json_ = AppendToArray(messages_json_, MessageJson("user", user_text));
+  history_ = std::move(prompt);
+  history_.tokens.insert(history_.tokens.end(), reply.generation.tokens.begin(), reply.generation.tokens.end());
+  media_.insert(media_.end(), turn.media.begin(), turn.media.end());
+  messages_json_ = AppendToArray(messages_json_, UserMessageJson(turn));
   messages_json_ = AppendToArray(messages_json_, MessageJson("assistant", reply.parsed.content));
   rerender_ = false;
   return reply;

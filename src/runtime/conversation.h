@@ -15,6 +15,7 @@
 #include "chat/chat_template.h"
 #include "chat/output_parser.h"
 #include "runtime/generate.h"
+#include "runtime/prompt.h"
 #include "runtime/session.h"
 
 namespace pocket {
@@ -32,6 +33,13 @@ struct ConversationReply {
   int64_t prefilled_tokens = 0;  // of which computed for this turn
 };
 
+// One user turn: its media (images, audio; placed before the text, as Gemma's docs advise)
+// and its text.
+struct UserTurn {
+  std::string text;
+  std::vector<MediaItem> media;
+};
+
 class Conversation {
  public:
   using DeltaCallback = std::function<bool(const StreamingOutputParser::Delta&)>;
@@ -41,21 +49,27 @@ class Conversation {
   // Adds a user turn and generates the model's reply. `on_delta` gets the reply as it
   // streams (return false to stop). On error the conversation is unchanged.
   // `prefill_progress` (optional) reports the prompt tokens computed so far.
-  Result<ConversationReply> Send(const std::string& user_text, Sampler& sampler, const GenerateOptions& options,
+  Result<ConversationReply> Send(const UserTurn& turn, Sampler& sampler, const GenerateOptions& options,
                                  const DeltaCallback& on_delta = {}, const Session::Progress& prefill_progress = {});
+  Result<ConversationReply> Send(const std::string& user_text, Sampler& sampler, const GenerateOptions& options,
+                                 const DeltaCallback& on_delta = {}, const Session::Progress& prefill_progress = {}) {
+    return Send(UserTurn{user_text, {}}, sampler, options, on_delta, prefill_progress);
+  }
   void Reset();
   void set_thinking(bool on);
   void set_system(std::string system);
   bool thinking() const { return options_.thinking; }
-  int64_t n_tokens() const { return static_cast<int64_t>(history_.size()); }
+  int64_t n_tokens() const { return static_cast<int64_t>(history_.tokens.size()); }
 
  private:
-  Result<std::vector<int32_t>> PromptFor(const std::string& user_text);
+  Result<Prompt> PromptFor(const UserTurn& turn);
+  Result<Prompt> Expand(const std::vector<int32_t>& ids, const std::vector<MediaItem>& media);
 
   Session& session_;
   ConversationOptions options_;
   std::string messages_json_;    // JSON array of past messages (without the new turn)
-  std::vector<int32_t> history_;  // prompt + generated tokens so far
+  Prompt history_;                // prompt + generated tokens so far
+  std::vector<MediaItem> media_;  // every media item of the past turns, in order
   bool rerender_ = true;          // history_ must be rebuilt from messages_json_
 };
 

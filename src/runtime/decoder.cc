@@ -215,6 +215,10 @@ void Decoder::AttentionBlock(int il, int64_t n) {
   p.n_kv_head = nkv;
   p.head_dim = d;
   p.window = c_.is_sliding(il) ? c_.sliding_window : 0;
+  if (c_.is_sliding(il)) {  // full-attention layers stay causal (spec gemma4-multimodal.md §5.4)
+    p.group_first = group_first_;
+    p.group_last = group_last_;
+  }
   kernels::Attention(k_, pool_, p, kv_.View(il), q_.data(), n, pos_, attn_.data(), &attn_scratch_);
   MatMul(l.wo, attn_.data(), n, o_.data());
   ForTokens(n, [&](int64_t t) {
@@ -371,6 +375,19 @@ Status Decoder::Forward(const DecoderBatch& b, LogitsMode mode, float* logits) {
                                        b.tokens[t], (long long)t, (long long)c_.n_vocab));
     }
   }
+  if ((b.group_first == nullptr) != (b.group_last == nullptr)) {
+    return InvalidArgument("image groups need both first and last positions");
+  }
+  for (int64_t t = 0; b.group_first != nullptr && t < b.n; ++t) {
+    const int64_t f = b.group_first[t], l = b.group_last[t];
+    if (f < 0) continue;
+    if (f < pos_ || l < f || l >= pos_ + b.n || pos_ + t < f || pos_ + t > l) {
+      return InvalidArgument(StrFormat("image group [%lld, %lld] of row %lld does not lie inside the chunk",
+                                       (long long)f, (long long)l, (long long)t));
+    }
+  }
+  group_first_ = b.group_first;
+  group_last_ = b.group_last;
   const int64_t n = b.n, H = c_.n_embd;
   // RoPE angles of this chunk's positions, computed in double as the reference does.
   for (int64_t t = 0; t < n; ++t) {

@@ -35,6 +35,11 @@ struct DecoderBatch {
   int64_t n = 0;
   const float* embeddings = nullptr;        // [n, n_embd] or null
   const uint8_t* embedding_mask = nullptr;  // [n] or null
+  // Bidirectional image groups for sliding layers (config image_bidirectional): absolute
+  // first/last position of the row's group, -1 for none. [n] each, or null. A group must lie
+  // inside the chunk.
+  const int64_t* group_first = nullptr;
+  const int64_t* group_last = nullptr;
 };
 
 enum class LogitsMode { kNone, kLast, kAll };
@@ -89,6 +94,8 @@ class Decoder {
   KvCache kv_;
   const kernels::KernelTable& k_;
   int64_t pos_ = 0;
+  const int64_t* group_first_ = nullptr;  // of the chunk being run
+  const int64_t* group_last_ = nullptr;
 
   // Activations for up to max_batch tokens (row-major [token][...]).
   std::vector<float> h_, a_, q_, kbuf_, vbuf_, attn_, o_, x_, gate_, up_, m_;

@@ -17,6 +17,7 @@
 #include "base/thread_pool.h"
 #include "runtime/decoder.h"
 #include "runtime/model.h"
+#include "runtime/prompt.h"
 
 namespace pocket {
 
@@ -48,6 +49,11 @@ class Session {
   // the session holding a valid prefix. OutOfRange if `tokens` exceeds the context.
   Status Prefill(const std::vector<int32_t>& tokens, const Progress& progress = {},
                  const std::atomic<bool>* cancel = nullptr);
+  // The same with media: soft tokens fill their spans (a bidirectional image is computed in
+  // one chunk, so it must fit the batch size). A cached prefix is reused only where the
+  // media are the same (by content key).
+  Status Prefill(const Prompt& prompt, const Progress& progress = {},
+                 const std::atomic<bool>* cancel = nullptr);
   // Feeds one more token (usually the one just sampled) and computes its logits.
   Status Append(int32_t token);
   // Drops the whole context.
@@ -66,6 +72,12 @@ class Session {
   const Model& model_;
   std::unique_ptr<Decoder> decoder_;
   std::vector<int32_t> tokens_;  // what the cache holds, in order
+  std::vector<uint64_t> keys_;   // per position: 0 for text, a content key for soft tokens
+  // Chunk buffers for prompts with media (allocated on first use).
+  std::vector<float> media_rows_;
+  std::vector<uint8_t> media_mask_;
+  std::vector<int32_t> media_tokens_;
+  std::vector<int64_t> group_first_, group_last_;
   std::vector<float> logits_;    // of tokens_.back(), when logits_valid_
   bool logits_valid_ = false;
   SessionStats stats_;

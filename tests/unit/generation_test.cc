@@ -172,7 +172,7 @@ TEST(Session, ReusesPrefixesAndRewindsLikeAFreshPrefill) {
 
   ASSERT_TRUE((*s)->Prefill(ad).ok());  // same prompt again: nothing to do
   EXPECT_EQ((*s)->stats().prefilled_tokens, 0);
-  EXPECT_FALSE((*s)->Prefill({}).ok());
+  EXPECT_FALSE((*s)->Prefill(std::vector<int32_t>{}).ok());
   EXPECT_FALSE((*s)->Prefill({1, 999999}).ok());
   EXPECT_FALSE((*s)->Prefill(std::vector<int32_t>(300, 5)).ok());
   ASSERT_TRUE((*s)->Prefill(ad).ok());  // still usable after bad input

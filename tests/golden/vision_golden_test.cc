@@ -197,3 +197,43 @@ TEST(VisionCli, BadImagesGiveClearErrors) {
 
 }  // namespace
 }  // namespace pocket
+
+namespace pocket {
+namespace {
+
+// A prompt with an image end to end through the CLI on the golden tiny model + projector.
+TEST(VisionCli, RunAndChatWithAnImage) {
+  POCKET_REQUIRE_GOLDEN_OR_SKIP();
+  const std::string set = testing::GoldenDir() + "/vision/gemma4v_test1";
+  const std::string model = set + "/text-model.gguf", mmproj = set + "/mmproj.gguf", image = set + "/test-1.jpeg";
+  auto r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", image, "-p", "Describe this image.",
+                               "-n", "4", "--temp", "0", "--stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 266 soft tokens (budget 280 for 640x488) + <|image> + <image|> + the chat text.
+  const size_t at = r.err.find("prompt ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_GT(std::stoi(r.err.substr(at + 7)), 268);
+  // A smaller budget gives fewer tokens; two images take both.
+  r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", image, "--image", image,
+                          "--image-tokens", "70", "-p", "Compare.", "-n", "2", "--temp", "0", "--stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const int two = std::stoi(r.err.substr(r.err.find("prompt ") + 7));
+  EXPECT_GT(two, 2 * 63 + 4);
+  EXPECT_LT(two, 268);
+  // Without a projector, or with a bad image: clear errors.
+  r = testing::RunPocket({"run", "-m", model, "--image", image, "-p", "x", "-n", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--mmproj"), std::string::npos) << r.err;
+  r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", model, "-p", "x", "-n", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not an image"), std::string::npos) << r.err;
+  // Chat: /image attaches to the next message; a bad path is reported and the chat goes on.
+  r = testing::RunPocketWithInput({"chat", "-m", model, "--mmproj", mmproj, "-n", "2", "--temp", "0", "--image-tokens", "70"},
+                                  "/image " + image + "\nWhat is it?\n/image /nonexistent.png\nStill there?\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("image attached: 63 tokens"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nonexistent.png"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace pocket

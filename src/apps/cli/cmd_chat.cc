@@ -51,7 +51,6 @@ int RunChat(int argc, char** argv) {
   GenerationSetup setup;
   std::string error;
   if (!ReadGenerationFlags(args, &setup, &error)) return ReportUsage("chat", error);
-  if (args.Has("--mmproj")) return ReportError(Unimplemented("--mmproj: the vision/audio encoders are not implemented yet"));
   auto engine = LoadEngine(setup);
   if (!engine.ok()) return ReportError(engine.status());
   if (!ApplySamplingFlags(args, engine->model->default_sampling(), &setup.sampling, &error)) return ReportUsage("chat", error);
@@ -66,6 +65,7 @@ int RunChat(int argc, char** argv) {
   Conversation conv(*engine->session, setup.conversation);
   Sampler sampler(setup.sampling, engine->model->config().n_vocab);
   std::optional<ConversationReply> last;
+  std::vector<MediaItem> pending;  // attached with /image, /audio; sent with the next message
   std::string line;
   while (true) {
     if (interactive) std::fputs("\x1b[1m> \x1b[0m", stdout), std::fflush(stdout);
@@ -95,6 +95,7 @@ int RunChat(int argc, char** argv) {
       } else if (cmd == "/reset") {
         conv.Reset();
         last.reset();
+        pending.clear();
         std::puts("(conversation cleared)");
       } else if (cmd == "/think") {
         if (arg != "on" && arg != "off") {
@@ -114,7 +115,16 @@ int RunChat(int argc, char** argv) {
                        (long long)engine->session->n_ctx());
         }
       } else if (cmd == "/image" || cmd == "/audio") {
-        std::printf("error: %s needs the vision/audio encoders, which are not implemented yet\n", cmd.c_str());
+        const MediaKind kind = cmd == "/image" ? MediaKind::kImage : MediaKind::kAudio;
+        if (arg.empty()) {
+          std::printf("usage: %s PATH\n", cmd.c_str());
+        } else if (auto item = LoadMedia(*engine, kind, arg, setup.media); !item.ok()) {
+          std::printf("error: %s\n", item.status().message().c_str());
+        } else {
+          std::printf("(%s attached: %lld tokens; it goes with your next message)\n", kind == MediaKind::kImage ? "image" : "audio",
+                      (long long)(*item).embedding->n_tokens);
+          pending.push_back(std::move(*item));
+        }
       } else {
         std::printf("unknown command %s (/help lists them)\n", cmd.c_str());
       }
@@ -125,7 +135,9 @@ int RunChat(int argc, char** argv) {
     g_generating.store(true);
     ReplyPrinter printer(conv.thinking());
     ProgressBar prefill_bar("prompt", /*bytes=*/false);  // long prompts only, on a terminal
-    auto reply = conv.Send(message, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); },
+    UserTurn turn{message, std::move(pending)};
+    pending.clear();
+    auto reply = conv.Send(turn, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); },
                           [&](int64_t done, int64_t total) {
                             if (total >= 256) prefill_bar.Update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
                             if (done == total) prefill_bar.Finish();

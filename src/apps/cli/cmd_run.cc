@@ -1,4 +1,5 @@
-// pocket run -m MODEL -p PROMPT [--system S] [--think] [-n N] [sampling flags] [-t N]
+// pocket run -m MODEL [--mmproj F] -p PROMPT [--image F]... [--audio F]... [--system S] [--think]
+//            [-n N] [sampling flags] [-t N]
 // One prompt, one streamed answer.
 #include <csignal>
 #include <cstdio>
@@ -42,11 +43,17 @@ int RunRun(int argc, char** argv) {
     if (!text.ok()) return ReportError(text.status());
     prompt = std::move(*text);
   }
-  if (args.Has("--image") || args.Has("--audio") || args.Has("--mmproj")) {
-    return ReportError(Unimplemented("images and audio need the vision/audio encoders, which are not implemented yet"));
-  }
   auto engine = LoadEngine(setup);
   if (!engine.ok()) return ReportError(engine.status());
+  UserTurn turn;
+  turn.text = std::move(prompt);
+  for (const auto& [flag, kind] : {std::pair{"--image", MediaKind::kImage}, std::pair{"--audio", MediaKind::kAudio}}) {
+    for (const std::string& path : args.GetAll(flag)) {
+      auto item = LoadMedia(*engine, kind, path, setup.media);
+      if (!item.ok()) return ReportError(item.status());
+      turn.media.push_back(std::move(*item));
+    }
+  }
   if (!ApplySamplingFlags(args, engine->model->default_sampling(), &setup.sampling, &error)) return ReportUsage("run", error);
 
   std::signal(SIGINT, OnInterrupt);
@@ -55,7 +62,7 @@ int RunRun(int argc, char** argv) {
   Conversation conv(*engine->session, setup.conversation);
   ReplyPrinter printer(/*show_reasoning=*/setup.conversation.thinking);
   ProgressBar prefill_bar("prompt", /*bytes=*/false);  // long prompts only, on a terminal
-  auto reply = conv.Send(prompt, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); },
+  auto reply = conv.Send(turn, sampler, setup.generate, [&](const StreamingOutputParser::Delta& d) { return printer(d); },
                           [&](int64_t done, int64_t total) {
                             if (total >= 256) prefill_bar.Update(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
                             if (done == total) prefill_bar.Finish();

@@ -15,6 +15,7 @@ std::vector<FlagSpec> GenerationFlags() {
   return {
       {"-m,--model", "MODEL", ".gguf file, Hugging Face folder, or cached name owner/name[:QUANT]"},
       {"--mmproj", "FILE", "vision/audio projector (.gguf or HF folder)"},
+      {"--image-tokens", "N", "image token budget: 70, 140, 280 (default), 560, 1120"},
       {"--system", "S", "system prompt"},
       {"--think", "", "let the model reason first (shown dimmed)"},
       {"-n,--max-tokens", "N", "stop after N generated tokens (default: until the model ends its turn)"},
@@ -42,7 +43,17 @@ bool ReadGenerationFlags(Args& args, GenerationSetup* s, std::string* error) {
     return false;
   }
   s->model_path = args.Get("--model");
-  long long max_tokens = -1, ctx = 4096, batch = 512, threads = 0;
+  s->mmproj_path = args.Get("--mmproj");
+  long long max_tokens = -1, ctx = 4096, batch = 512, threads = 0, budget = kDefaultImageBudget;
+  if (!args.GetInt("--image-tokens", kDefaultImageBudget, 1, 100000, &budget)) {
+    *error = args.error();
+    return false;
+  }
+  if (Status st = CheckImageBudget(static_cast<int>(budget)); !st.ok()) {
+    *error = st.message();
+    return false;
+  }
+  s->media.image_budget = static_cast<int>(budget);
   if (!args.GetInt("--max-tokens", -1, -1, 1 << 30, &max_tokens) || !args.GetInt("--ctx-size", 4096, 8, 1 << 24, &ctx) ||
       !args.GetInt("--batch", 512, 1, 1 << 16, &batch) || !args.GetInt("--threads", 0, 0, 1024, &threads)) {
     *error = args.error();
@@ -103,7 +114,29 @@ Result<Engine> LoadEngine(const GenerationSetup& setup) {
   auto session = Session::Create(*e.model, e.pool.get(), setup.session);
   if (!session.ok()) return session.status().WithContext(setup.model_path);
   e.session = std::move(*session);
+  if (!setup.mmproj_path.empty()) {
+    ASSIGN_OR_RETURN(std::string mm, hub::ResolveModel(setup.mmproj_path));
+    ASSIGN_OR_RETURN(e.mmproj, Mmproj::Open(mm));
+    RETURN_IF_ERROR(e.mmproj->CheckTextWidth(e.model->config().n_embd));
+  } else if (e.model->source().format() != SourceFormat::kGguf) {
+    // An HF checkpoint of a multimodal model carries its own vision/audio tensors.
+    auto own = Mmproj::FromSource(e.model->source());
+    if (own.ok() && (*own)->CheckTextWidth(e.model->config().n_embd).ok()) e.mmproj = std::move(*own);
+  }
   return e;
+}
+
+Result<MediaItem> LoadMedia(Engine& engine, MediaKind kind, const std::string& path, const MediaOptions& options) {
+  const char* what = kind == MediaKind::kImage ? "images" : "audio";
+  if (!engine.mmproj) {
+    return InvalidArgument(std::string(what) + " need the model's projector: pass --mmproj FILE (the mmproj .gguf "
+                           "that comes with " + engine.model->path() + ")");
+  }
+  if (kind == MediaKind::kImage) {
+    ASSIGN_OR_RETURN(MediaEmbedding e, EncodeImageFile(*engine.mmproj, path, options, engine.pool.get()));
+    return MakeMediaItem(kind, std::move(e));
+  }
+  return Unimplemented(path + ": audio input is not implemented yet");
 }
 
 ReplyPrinter::ReplyPrinter(bool show_reasoning) : show_reasoning_(show_reasoning), color_(isatty(STDOUT_FILENO) == 1) {}

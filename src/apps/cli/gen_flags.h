@@ -9,6 +9,7 @@
 
 #include "apps/cli/args.h"
 #include "base/thread_pool.h"
+#include "media/media_input.h"
 #include "runtime/conversation.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -25,6 +26,8 @@ struct GenerationSetup {
   ConversationOptions conversation;
   int threads = 0;
   bool show_stats = false;
+  std::string mmproj_path;  // empty: the model's own projector (HF checkpoints), if any
+  MediaOptions media;
 };
 
 // Reads the shared flags. Sampling values not given keep `defaults`. Returns false with a
@@ -38,8 +41,12 @@ struct Engine {
   std::unique_ptr<Model> model;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<Session> session;
+  std::unique_ptr<Mmproj> mmproj;  // null: text only
 };
 Result<Engine> LoadEngine(const GenerationSetup& setup);
+
+// Encodes an image or audio file for the engine's model (with progress on stderr for audio).
+Result<MediaItem> LoadMedia(Engine& engine, MediaKind kind, const std::string& path, const MediaOptions& options);
 
 // Prints reply deltas to stdout as they stream.
 class ReplyPrinter {

@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "media/audio_decode.h"
 #include "media/image_decode.h"
 #include "media/image_preprocess.h"
 #include "runtime/mmproj.h"
@@ -19,6 +20,7 @@ struct MediaOptions {
   int image_budget = kDefaultImageBudget;  // 70, 140, 280, 560, 1120
   bool keep_size = false;                  // encode images without resizing
   ImageLimits image_limits;
+  AudioLimits audio_limits;
 };
 
 Result<MediaEmbedding> EncodeImageBytes(const Mmproj& mm, const uint8_t* data, size_t size,
@@ -26,5 +28,13 @@ Result<MediaEmbedding> EncodeImageBytes(const Mmproj& mm, const uint8_t* data, s
                                         ThreadPool* pool);
 Result<MediaEmbedding> EncodeImageFile(const Mmproj& mm, const std::string& path,
                                        const MediaOptions& options, ThreadPool* pool);
+
+// Audio: decode, mono 16 kHz, encode. `mel` (optional): the log-mel features, [128, frames].
+Result<MediaEmbedding> EncodeAudioBytes(const Mmproj& mm, const uint8_t* data, size_t size,
+                                        const std::string& what, const MediaOptions& options,
+                                        ThreadPool* pool, std::vector<float>* mel = nullptr);
+Result<MediaEmbedding> EncodeAudioFile(const Mmproj& mm, const std::string& path,
+                                       const MediaOptions& options, ThreadPool* pool,
+                                       std::vector<float>* mel = nullptr);
 
 }  // namespace pocket

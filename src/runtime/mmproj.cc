@@ -1,6 +1,7 @@
 #include "runtime/mmproj.h"
 
 #include "kernels/kernels.h"
+#include "media/audio_features.h"
 #include "model/config.h"
 
 namespace pocket {
@@ -61,6 +62,11 @@ Status Mmproj::Bind() {
     if (!v.ok()) return v.status().WithContext(ws_->path());
     vision_ = std::move(*v);
   }
+  if (config_.has_audio()) {
+    Result<AudioWeights> a = AudioWeights::Bind(*ws_, config_.audio);
+    if (!a.ok()) return a.status().WithContext(ws_->path());
+    audio_ = std::move(*a);
+  }
   return Status::Ok();
 }
 
@@ -92,6 +98,58 @@ Result<MediaEmbedding> Mmproj::EncodeImage(const PixelImage& image, ThreadPool* 
   RETURN_IF_ERROR(enc.Encode(image, &e.data));
   e.n_embd = config_.vision.n_embd_text;
   e.n_tokens = static_cast<int64_t>(e.data.size()) / e.n_embd;
+  return e;
+}
+
+Result<MediaEmbedding> Mmproj::EncodeAudio(const AudioClip& clip, ThreadPool* pool, std::vector<float>* mel) const {
+  if (!has_audio()) {
+    return InvalidArgument(ws_->path() + ": this projector has no audio encoder (the model does not hear)");
+  }
+  if (clip.sample_rate != 16000) {
+    return InvalidArgument(StrFormat("audio must be 16 kHz for the encoder, got %d Hz", clip.sample_rate));
+  }
+  if (clip.samples.empty()) return InvalidArgument("audio has no samples");
+  std::lock_guard<std::mutex> lock(mu_);
+  AudioEncoder enc(config_.audio, audio_, kernels::Kernels(), pool);
+  MediaEmbedding e;
+  e.n_embd = config_.audio.n_embd_text;
+  const int64_t n = static_cast<int64_t>(clip.samples.size());
+  if (config_.audio.kind == AudioKind::kUnified) {
+    RETURN_IF_ERROR(enc.EncodeFrames(clip.samples.data(), n, &e.data));
+    e.n_tokens = static_cast<int64_t>(e.data.size()) / e.n_embd;
+    return e;
+  }
+  std::vector<std::vector<float>> mels;
+  int64_t total_frames = 0;
+  for (int64_t start = 0; start < n; start += kAudioChunkSamples) {
+    const int64_t len = std::min(kAudioChunkSamples, n - start);
+    if (start > 0 && len < 161) break;  // a sliver under one frame adds no token
+    const LogMel m = ComputeLogMel(clip.samples.data() + start, len);
+    std::vector<float> out;
+    RETURN_IF_ERROR(enc.EncodeMel(m.data.data(), m.n_frames, m.n_valid, &out));
+    const int64_t tokens = static_cast<int64_t>(out.size()) / e.n_embd;
+    e.data.insert(e.data.end(), out.begin(), out.end());
+    e.chunk_tokens.push_back(tokens);
+    e.n_tokens += tokens;
+    if (mel != nullptr) {
+      mels.push_back(m.data);
+      total_frames += m.n_frames;
+    }
+  }
+  if (e.chunk_tokens.size() == 1) e.chunk_tokens.clear();
+  if (mel != nullptr) {  // frame-major chunks -> one feature-major [128, total_frames]
+    mel->assign(static_cast<size_t>(kMelBins * total_frames), 0.0f);
+    int64_t f0 = 0;
+    for (const std::vector<float>& m : mels) {
+      const int64_t nf = static_cast<int64_t>(m.size()) / kMelBins;
+      for (int64_t f = 0; f < nf; ++f) {
+        for (int b = 0; b < kMelBins; ++b) {
+          (*mel)[static_cast<size_t>(b * total_frames + f0 + f)] = m[static_cast<size_t>(f * kMelBins + b)];
+        }
+      }
+      f0 += nf;
+    }
+  }
   return e;
 }
 

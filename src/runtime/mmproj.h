@@ -16,6 +16,8 @@
 #include "formats/weight_source.h"
 #include "media/image.h"
 #include "model/mmproj_config.h"
+#include "media/audio.h"
+#include "model/audio_encoder.h"
 #include "model/vision_encoder.h"
 
 namespace pocket {
@@ -25,6 +27,9 @@ struct MediaEmbedding {
   int64_t n_tokens = 0;
   int64_t n_embd = 0;
   std::vector<float> data;
+  // Audio longer than one 30 s encoder pass: the tokens of each pass, in order (they enter the
+  // prompt as separate <|audio> … <audio|> blocks). Empty: one block.
+  std::vector<int64_t> chunk_tokens;
 };
 
 class Mmproj {
@@ -49,6 +54,11 @@ class Mmproj {
 
   // Encodes an image whose sides are multiples of image_side_multiple().
   Result<MediaEmbedding> EncodeImage(const PixelImage& image, ThreadPool* pool) const;
+  // Encodes 16 kHz mono audio: the conformer in 30 s passes (spec §4.1; each pass its own
+  // block), the unified projection in one. `mel` (optional) receives the log-mel features of
+  // all passes, [128, n_frames] feature-major (conformer only).
+  Result<MediaEmbedding> EncodeAudio(const AudioClip& clip, ThreadPool* pool,
+                                     std::vector<float>* mel = nullptr) const;
   // The soft-token count an image of this (preprocessed) size produces.
   Result<int64_t> ImageTokenCount(int width, int height) const;
 
@@ -60,6 +70,7 @@ class Mmproj {
   const WeightSource* ws_ = nullptr;
   MmprojConfig config_;
   VisionWeights vision_;
+  AudioWeights audio_;
   mutable std::mutex mu_;
 };
 

@@ -62,14 +62,22 @@ Result<Prompt> ExpandMedia(const std::vector<int32_t>& ids, const std::vector<Me
     }
     const bool image = id == t.image;
     const MediaItem& item = image ? *images[next_image++] : *audios[next_audio++];
-    p.tokens.push_back(image ? t.boi : t.boa);
-    PromptMedia pm;
-    pm.start = static_cast<int64_t>(p.tokens.size());
-    pm.item = item;
-    pm.bidirectional = image && image_bidirectional;
-    p.media.push_back(pm);
-    p.tokens.insert(p.tokens.end(), static_cast<size_t>(item.embedding->n_tokens), id);
-    p.tokens.push_back(image ? t.eoi : t.eoa);
+    std::vector<int64_t> blocks = item.embedding->chunk_tokens;
+    if (blocks.empty()) blocks.push_back(item.embedding->n_tokens);
+    int64_t offset = 0;
+    for (int64_t n : blocks) {  // long audio: one wrapped block per encoder pass
+      p.tokens.push_back(image ? t.boi : t.boa);
+      PromptMedia pm;
+      pm.start = static_cast<int64_t>(p.tokens.size());
+      pm.item = item;
+      pm.offset = offset;
+      pm.n_tokens = n;
+      pm.bidirectional = image && image_bidirectional;
+      p.media.push_back(pm);
+      p.tokens.insert(p.tokens.end(), static_cast<size_t>(n), id);
+      p.tokens.push_back(image ? t.eoi : t.eoa);
+      offset += n;
+    }
   }
   return p;
 }

@@ -27,11 +27,15 @@ struct MediaItem {
 };
 MediaItem MakeMediaItem(MediaKind kind, MediaEmbedding embedding);
 
-// Soft tokens of one item at positions [start, start + n_tokens).
+// Soft tokens of one item (or one block of a long audio item: rows [offset, offset + n_tokens)
+// of its embedding) at positions [start, start + n_tokens).
 struct PromptMedia {
   int64_t start = 0;
   MediaItem item;
+  int64_t offset = 0;
+  int64_t n_tokens = 0;
   bool bidirectional = false;  // the item's tokens see each other in sliding layers
+  const float* row(int64_t i) const { return item.embedding->data.data() + (offset + i) * item.embedding->n_embd; }
 };
 
 struct Prompt {

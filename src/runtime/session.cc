@@ -46,8 +46,8 @@ namespace {
 std::vector<uint64_t> PositionKeys(const Prompt& p) {
   std::vector<uint64_t> keys(p.tokens.size(), 0);
   for (const PromptMedia& m : p.media) {
-    for (int64_t j = 0; j < m.item.embedding->n_tokens; ++j) {
-      keys[static_cast<size_t>(m.start + j)] = (m.item.key + static_cast<uint64_t>(j) * 0x9E3779B97F4A7C15ull) | 1;
+    for (int64_t j = 0; j < m.n_tokens; ++j) {
+      keys[static_cast<size_t>(m.start + j)] = (m.item.key + static_cast<uint64_t>(m.offset + j) * 0x9E3779B97F4A7C15ull) | 1;
     }
   }
   return keys;
@@ -76,15 +76,15 @@ Status Session::Prefill(const Prompt& prompt, const Progress& progress, const st
       return InvalidArgument(StrFormat("media soft tokens are %lld wide but the model is %lld wide",
                                        m.item.embedding ? (long long)m.item.embedding->n_embd : 0LL, (long long)H));
     }
-    const int64_t end = m.start + m.item.embedding->n_tokens;
-    if (m.start < prev_end || end > n || m.item.embedding->n_tokens <= 0 ||
-        static_cast<int64_t>(m.item.embedding->data.size()) != m.item.embedding->n_tokens * H) {
+    const int64_t end = m.start + m.n_tokens;
+    if (m.start < prev_end || end > n || m.n_tokens <= 0 || m.offset < 0 ||
+        static_cast<int64_t>(m.item.embedding->data.size()) < (m.offset + m.n_tokens) * H) {
       return InvalidArgument("media spans overlap, are empty or lie outside the prompt");
     }
-    if (m.bidirectional && m.item.embedding->n_tokens > decoder_->max_batch()) {
+    if (m.bidirectional && m.n_tokens > decoder_->max_batch()) {
       return InvalidArgument(StrFormat("an image of %lld soft tokens must be computed in one batch, but the "
                                        "batch size is %lld; raise it (--batch)",
-                                       (long long)m.item.embedding->n_tokens, (long long)decoder_->max_batch()));
+                                       (long long)m.n_tokens, (long long)decoder_->max_batch()));
     }
     prev_end = end;
   }
@@ -106,7 +106,7 @@ Status Session::Prefill(const Prompt& prompt, const Progress& progress, const st
   }
   int64_t keep = std::min(common, n - 1);
   for (const PromptMedia& m : prompt.media) {  // never resume inside a media span
-    if (m.start < keep && keep < m.start + m.item.embedding->n_tokens) keep = m.start;
+    if (m.start < keep && keep < m.start + m.n_tokens) keep = m.start;
   }
   if (keep < cached) {
     if (decoder_->CanRewindTo(keep)) {
@@ -136,7 +136,7 @@ Status Session::Prefill(const Prompt& prompt, const Progress& progress, const st
     }
     int64_t m = std::min(chunk, n - i);
     for (const PromptMedia& pm : prompt.media) {  // a bidirectional image never straddles chunks
-      const int64_t s = pm.start, e = pm.start + pm.item.embedding->n_tokens;
+      const int64_t s = pm.start, e = pm.start + pm.n_tokens;
       if (pm.bidirectional && s > i && s < i + m && e > i + m) m = s - i;
     }
     const bool last = i + m == n;
@@ -145,7 +145,7 @@ Status Session::Prefill(const Prompt& prompt, const Progress& progress, const st
     b.n = m;
     bool any_media = false;
     for (const PromptMedia& pm : prompt.media) {
-      const int64_t s = std::max(pm.start, i), e = std::min(pm.start + pm.item.embedding->n_tokens, i + m);
+      const int64_t s = std::max(pm.start, i), e = std::min(pm.start + pm.n_tokens, i + m);
       if (s >= e) continue;
       if (!any_media) {
         std::copy(tokens.begin() + i, tokens.begin() + i + m, media_tokens_.begin());
@@ -156,12 +156,12 @@ Status Session::Prefill(const Prompt& prompt, const Progress& progress, const st
       }
       for (int64_t p = s; p < e; ++p) {
         const size_t row = static_cast<size_t>(p - i);
-        std::copy_n(pm.item.embedding->data.data() + (p - pm.start) * H, H, media_rows_.data() + row * static_cast<size_t>(H));
+        std::copy_n(pm.row(p - pm.start), H, media_rows_.data() + row * static_cast<size_t>(H));
         media_mask_[row] = 1;
         media_tokens_[row] = 0;  // the per-layer embedding of a soft token is the pad row
         if (pm.bidirectional) {
           group_first_[row] = pm.start;
-          group_last_[row] = pm.start + pm.item.embedding->n_tokens - 1;
+          group_last_[row] = pm.start + pm.n_tokens - 1;
         }
       }
     }

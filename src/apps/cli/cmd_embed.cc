@@ -57,7 +57,13 @@ int RunEmbed(int argc, char** argv) {
     mo.keep_size = args.Has("--keep-size");
     emb = EncodeImageFile(**mm, args.Get("--image"), mo, &pool);
   } else {
-    emb = Unimplemented("audio input is not implemented yet");
+    std::vector<float> mel;
+    emb = EncodeAudioFile(**mm, args.Get("--audio"), MediaOptions{}, &pool, args.Has("--mel-out") ? &mel : nullptr);
+    if (emb.ok() && args.Has("--mel-out")) {
+      if (mel.empty()) return ReportError(InvalidArgument("--mel-out: this projector takes raw audio frames, not mel features"));
+      Status st = WriteBinaryFile(args.Get("--mel-out"), mel.data(), mel.size() * sizeof(float));
+      if (!st.ok()) return ReportError(st);
+    }
   }
   if (!emb.ok()) return ReportError(emb.status());
   Status st = WriteBinaryFile(args.Get("--out"), emb->data.data(), emb->data.size() * sizeof(float));

@@ -136,7 +136,12 @@ Result<MediaItem> LoadMedia(Engine& engine, MediaKind kind, const std::string& p
     ASSIGN_OR_RETURN(MediaEmbedding e, EncodeImageFile(*engine.mmproj, path, options, engine.pool.get()));
     return MakeMediaItem(kind, std::move(e));
   }
-  return Unimplemented(path + ": audio input is not implemented yet");
+  ASSIGN_OR_RETURN(MediaEmbedding e, EncodeAudioFile(*engine.mmproj, path, options, engine.pool.get()));
+  if (e.chunk_tokens.size() > 1) {
+    std::fprintf(stderr, "note: %s is longer than 30 s; it is encoded in %zu passes of up to 30 s\n", path.c_str(),
+                 e.chunk_tokens.size());
+  }
+  return MakeMediaItem(kind, std::move(e));
 }
 
 ReplyPrinter::ReplyPrinter(bool show_reasoning) : show_reasoning_(show_reasoning), color_(isatty(STDOUT_FILENO) == 1) {}

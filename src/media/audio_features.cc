@@ -1,0 +1,107 @@
+#include "media/audio_features.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pocket {
+namespace {
+
+constexpr int kFrame = 320, kHop = 160, kFft = 512, kBins = kFft / 2 + 1;
+
+double HzToMel(double f) { return 2595.0 * std::log10(1.0 + f / 700.0); }
+double MelToHz(double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); }
+
+// [kBins][kMelBins] triangular HTK filters, built in double as the reference does.
+const std::vector<double>& MelFilters() {
+  static const std::vector<double> filters = [] {
+    std::vector<double> pts(kMelBins + 2);
+    const double lo = HzToMel(0.0), hi = HzToMel(8000.0);
+    for (int i = 0; i < kMelBins + 2; ++i) pts[static_cast<size_t>(i)] = MelToHz(lo + (hi - lo) * i / (kMelBins + 1));
+    std::vector<double> w(static_cast<size_t>(kBins) * kMelBins, 0.0);
+    for (int k = 0; k < kBins; ++k) {
+      const double f = 8000.0 * k / (kBins - 1);
+      for (int m = 0; m < kMelBins; ++m) {
+        const double fl = pts[static_cast<size_t>(m)], fc = pts[static_cast<size_t>(m) + 1], fr = pts[static_cast<size_t>(m) + 2];
+        const double v = std::min((f - fl) / (fc - fl), (fr - f) / (fr - fc));
+        w[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)] = std::max(0.0, v);
+      }
+    }
+    return w;
+  }();
+  return filters;
+}
+
+const std::vector<double>& HannWindow() {
+  static const std::vector<double> window = [] {
+    std::vector<double> w(kFrame);
+    for (int i = 0; i < kFrame; ++i) {
+      w[static_cast<size_t>(i)] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * M_PI * i / kFrame));  // float32 window
+    }
+    return w;
+  }();
+  return window;
+}
+
+}  // namespace
+
+void Fft(std::vector<std::complex<double>>* xp) {
+  std::vector<std::complex<double>>& x = *xp;
+  const size_t n = x.size();
+  for (size_t i = 1, j = 0; i < n; ++i) {  // bit reversal
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(x[i], x[j]);
+  }
+  for (size_t len = 2; len <= n; len <<= 1) {
+    const double ang = -2.0 * M_PI / static_cast<double>(len);
+    for (size_t i = 0; i < n; i += len) {
+      for (size_t k = 0; k < len / 2; ++k) {
+        const std::complex<double> w(std::cos(ang * static_cast<double>(k)), std::sin(ang * static_cast<double>(k)));
+        const std::complex<double> u = x[i + k], v = x[i + k + len / 2] * w;
+        x[i + k] = u + v;
+        x[i + k + len / 2] = u - v;
+      }
+    }
+  }
+}
+
+LogMel ComputeLogMel(const float* samples, int64_t n) {
+  n = std::min(n, kAudioChunkSamples);
+  LogMel out;
+  const int64_t n_pad = (n + 127) / 128 * 128;
+  const int64_t len = n_pad + kHop;  // semicausal left pad of frame/2
+  if (len < kFrame + 1) return out;
+  out.n_frames = (len - (kFrame + 1)) / kHop + 1;
+  out.n_valid = n >= 161 ? (n - 161) / kHop + 1 : 0;
+  out.n_valid = std::min(out.n_valid, out.n_frames);
+  out.data.assign(static_cast<size_t>(out.n_frames) * kMelBins, 0.0f);
+  const std::vector<double>& win = HannWindow();
+  const std::vector<double>& mel = MelFilters();
+  std::vector<std::complex<double>> buf(kFft);
+  std::vector<double> mag(kBins);
+  for (int64_t f = 0; f < out.n_valid; ++f) {  // invalid frames stay 0 (masked)
+    std::fill(buf.begin(), buf.end(), std::complex<double>(0.0, 0.0));
+    for (int i = 0; i < kFrame; ++i) {
+      const int64_t src = f * kHop + i - kHop;  // index into the real samples
+      const double s = src >= 0 && src < n ? samples[src] : 0.0;
+      buf[static_cast<size_t>(i)] = s * win[static_cast<size_t>(i)];
+    }
+    Fft(&buf);
+    for (int k = 0; k < kBins; ++k) mag[static_cast<size_t>(k)] = std::abs(buf[static_cast<size_t>(k)]);
+    float* dst = out.data.data() + static_cast<size_t>(f) * kMelBins;
+    for (int m = 0; m < kMelBins; ++m) {
+      double sum = 0.0;
+      for (int k = 0; k < kBins; ++k) sum += mag[static_cast<size_t>(k)] * mel[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)];
+      dst[m] = static_cast<float>(std::log(sum + 1e-3));
+    }
+  }
+  return out;
+}
+
+int64_t ConformerTokenCount(int64_t n_valid_frames) {
+  const int64_t t1 = (n_valid_frames + 1) / 2;
+  return std::min((t1 + 1) / 2, kMaxAudioTokensPerChunk);
+}
+
+}  // namespace pocket

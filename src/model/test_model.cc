@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -19,7 +20,7 @@ namespace {
 
 // How a tensor's values are drawn. Weights are uniform with unit output variance; norms and
 // scales sit near 1 so activations stay in a realistic range through many layers.
-enum class Init { kWeight, kNearOne, kLayerScale, kRopeFreqs };
+enum class Init { kWeight, kNearOne, kLayerScale, kRopeFreqs, kSmall, kBoundLow, kBoundHigh };
 
 struct TensorSpec {
   std::string name;
@@ -115,6 +116,9 @@ void FillRow(const TensorSpec& spec, uint64_t seed, int64_t row, float* out, int
       case Init::kNearOne: out[i] = 1.0f + 0.1f * u; break;
       case Init::kLayerScale: out[i] = 0.75f + 0.25f * u; break;
       case Init::kRopeFreqs: break;
+      case Init::kSmall: out[i] = 0.1f * u; break;
+      case Init::kBoundLow: out[i] = -4.0f + 0.5f * u; break;
+      case Init::kBoundHigh: out[i] = 4.0f + 0.5f * u; break;
     }
   }
 }
@@ -177,23 +181,208 @@ void SetMetadata(const Gemma4TextConfig& c, const TestModelOptions& o, GgufWrite
   w->SetBool("tokenizer.ggml.add_space_prefix", false);
 }
 
+// ---- Random projectors (mmproj) ----
+
+struct MmprojShape {
+  bool vision = false, unified = false, audio = false;
+  int64_t v_embd = 0, v_ff = 0, v_pos = 0;
+  int v_layers = 0, v_heads = 0;
+  bool v_clipped = false, v_standardize = false;
+  int64_t a_embd = 0, a_ff = 0, a_out = 0;
+  int a_layers = 0, a_heads = 0;
+  int64_t text_embd = 0;
+};
+
+Result<MmprojShape> MmprojShapeFor(std::string shape, const Gemma4TextConfig& c) {
+  for (char& ch : shape) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  MmprojShape m;
+  m.text_embd = c.n_embd;
+  m.vision = true;
+  if (shape == "e2b" || shape == "e4b") {
+    m.v_embd = 768, m.v_layers = 16, m.v_heads = 12, m.v_ff = 3072, m.v_pos = 10240, m.v_clipped = true;
+    m.audio = true;
+    m.a_embd = 1024, m.a_layers = 12, m.a_heads = 8, m.a_ff = 4096, m.a_out = 1536;
+  } else if (shape == "26b-a4b" || shape == "31b") {
+    m.v_embd = 1152, m.v_layers = 27, m.v_heads = 16, m.v_ff = 4304, m.v_pos = 10240, m.v_standardize = true;
+  } else if (shape == "12b") {
+    m.unified = true, m.audio = true;
+    m.v_embd = c.n_embd, m.v_pos = 1120;
+  } else if (shape == "tiny") {
+    m.v_embd = 32, m.v_layers = 2, m.v_heads = 2, m.v_ff = 64, m.v_pos = 128, m.v_clipped = true;
+    m.audio = true;
+    m.a_embd = 32, m.a_layers = 2, m.a_heads = 2, m.a_ff = 64, m.a_out = 48;
+  } else {
+    return InvalidArgument("shape '" + shape + "' has no vision/audio projector");
+  }
+  return m;
+}
+
+std::vector<TensorSpec> MmprojTensorList(const MmprojShape& m) {
+  std::vector<TensorSpec> t;
+  auto add = [&](const std::string& n, std::vector<int64_t> ne, Init init = Init::kWeight) { t.push_back({n, std::move(ne), -1, init}); };
+  auto bounds = [&](const std::string& p) {
+    add(p + ".input_min", {1}, Init::kBoundLow);
+    add(p + ".input_max", {1}, Init::kBoundHigh);
+    add(p + ".output_min", {1}, Init::kBoundLow);
+    add(p + ".output_max", {1}, Init::kBoundHigh);
+  };
+  const int64_t D = m.v_embd, H = m.text_embd;
+  if (m.vision && m.unified) {
+    const int64_t P = 48 * 48 * 3;
+    add("v.patch_norm.1.weight", {P}, Init::kNearOne);
+    add("v.patch_norm.1.bias", {P}, Init::kSmall);
+    add("v.patch_embd.weight", {P, D});
+    add("v.patch_embd.bias", {D}, Init::kSmall);
+    add("v.patch_norm.2.weight", {D}, Init::kNearOne);
+    add("v.patch_norm.2.bias", {D}, Init::kSmall);
+    add("v.position_embd.weight", {D, m.v_pos, 2});
+    add("v.patch_norm.3.weight", {D}, Init::kNearOne);
+    add("v.patch_norm.3.bias", {D}, Init::kSmall);
+    add("mm.input_projection.weight", {D, H});
+  } else if (m.vision) {
+    const int64_t hd = D / m.v_heads, F = m.v_ff;
+    add("v.patch_embd.weight", {16, 16, 3, D});
+    add("v.position_embd.weight", {D, m.v_pos, 2});
+    for (int il = 0; il < m.v_layers; ++il) {
+      const std::string p = "v.blk." + std::to_string(il) + ".";
+      add(p + "ln1.weight", {D}, Init::kNearOne);
+      for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_out"}) {
+        add(p + n + ".weight", {D, D});
+        if (m.v_clipped) bounds(p + n);
+      }
+      add(p + "attn_q_norm.weight", {hd}, Init::kNearOne);
+      add(p + "attn_k_norm.weight", {hd}, Init::kNearOne);
+      add(p + "attn_post_norm.weight", {D}, Init::kNearOne);
+      add(p + "ln2.weight", {D}, Init::kNearOne);
+      add(p + "ffn_gate.weight", {D, F});
+      add(p + "ffn_up.weight", {D, F});
+      add(p + "ffn_down.weight", {F, D});
+      if (m.v_clipped) {
+        for (const char* n : {"ffn_gate", "ffn_up", "ffn_down"}) bounds(p + n);
+      }
+      add(p + "ffn_post_norm.weight", {D}, Init::kNearOne);
+    }
+    if (m.v_standardize) {
+      add("v.std_bias", {D}, Init::kSmall);
+      add("v.std_scale", {D}, Init::kNearOne);
+    }
+    add("mm.input_projection.weight", {D, H});
+  }
+  if (m.audio && m.unified) {
+    add("mm.a.input_projection.weight", {640, H});
+  } else if (m.audio) {
+    const int64_t A = m.a_embd, F = m.a_ff, hd = A / m.a_heads;
+    add("a.conv1d.0.weight", {3, 3, 1, 128});
+    add("a.conv1d.0.norm.weight", {128}, Init::kNearOne);
+    add("a.conv1d.1.weight", {3, 3, 128, 32});
+    add("a.conv1d.1.norm.weight", {32}, Init::kNearOne);
+    add("a.input_projection.weight", {32 * 32, A});
+    for (int il = 0; il < m.a_layers; ++il) {
+      const std::string p = "a.blk." + std::to_string(il) + ".";
+      for (const char* sfx : {"", "_1"}) {
+        add(p + "ffn_norm" + sfx + ".weight", {A}, Init::kNearOne);
+        add(p + "ffn_up" + sfx + ".weight", {A, F});
+        bounds(p + "ffn_up" + sfx);
+        add(p + "ffn_down" + sfx + ".weight", {F, A});
+        bounds(p + "ffn_down" + sfx);
+        add(p + "ffn_post_norm" + sfx + ".weight", {A}, Init::kNearOne);
+      }
+      add(p + "attn_pre_norm.weight", {A}, Init::kNearOne);
+      add(p + "attn_post_norm.weight", {A}, Init::kNearOne);
+      add(p + "ln2.weight", {A}, Init::kNearOne);
+      for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_out"}) {
+        add(p + n + ".weight", {A, A});
+        bounds(p + n);
+      }
+      add(p + "attn_k_rel.weight", {A, A});
+      add(p + "per_dim_scale.weight", {hd}, Init::kNearOne);
+      add(p + "conv_norm.weight", {A}, Init::kNearOne);
+      add(p + "conv_pw1.weight", {A, 2 * A});
+      bounds(p + "conv_pw1");
+      add(p + "conv_dw.weight", {5, A});
+      add(p + "norm_conv.weight", {A}, Init::kNearOne);
+      add(p + "conv_pw2.weight", {A, A});
+      bounds(p + "conv_pw2");
+    }
+    add("a.pre_encode.out.weight", {A, m.a_out});
+    add("a.pre_encode.out.bias", {m.a_out}, Init::kSmall);
+    add("mm.a.input_projection.weight", {m.a_out, H});
+  }
+  return t;
+}
+
+void SetMmprojMetadata(const MmprojShape& m, const std::string& shape, GgufWriter* w) {
+  w->SetString("general.architecture", "clip");
+  w->SetString("general.type", "mmproj");
+  w->SetString("general.name", "pocket-test-" + shape + "-mmproj (random weights)");
+  w->SetBool("clip.has_vision_encoder", m.vision);
+  w->SetBool("clip.has_audio_encoder", m.audio);
+  if (m.vision) {
+    w->SetString("clip.vision.projector_type", m.unified ? "gemma4uv" : "gemma4v");
+    w->SetU32("clip.vision.projection_dim", static_cast<uint32_t>(m.text_embd));
+    w->SetU32("clip.vision.image_size", 224);
+    w->SetU32("clip.vision.patch_size", 16);
+    w->SetU32("clip.vision.embedding_length", static_cast<uint32_t>(m.v_embd));
+    w->SetU32("clip.vision.feed_forward_length", static_cast<uint32_t>(m.v_ff));
+    w->SetU32("clip.vision.block_count", static_cast<uint32_t>(m.v_layers));
+    w->SetU32("clip.vision.attention.head_count", static_cast<uint32_t>(m.v_heads));
+    w->SetF32("clip.vision.attention.layer_norm_epsilon", 1e-6f);
+    w->SetArrayF32("clip.vision.image_mean", {0.0f, 0.0f, 0.0f});
+    w->SetArrayF32("clip.vision.image_std", {1.0f, 1.0f, 1.0f});
+    w->SetBool("clip.use_gelu", true);
+  }
+  if (m.audio) {
+    w->SetString("clip.audio.projector_type", m.unified ? "gemma4ua" : "gemma4a");
+    w->SetU32("clip.audio.projection_dim", static_cast<uint32_t>(m.text_embd));
+    w->SetU32("clip.audio.num_mel_bins", m.unified ? 640 : 128);
+    w->SetU32("clip.audio.embedding_length", static_cast<uint32_t>(m.unified ? 640 : m.a_embd));
+    w->SetU32("clip.audio.feed_forward_length", static_cast<uint32_t>(m.a_ff));
+    w->SetU32("clip.audio.block_count", static_cast<uint32_t>(m.a_layers));
+    w->SetU32("clip.audio.attention.head_count", static_cast<uint32_t>(m.a_heads));
+    w->SetF32("clip.audio.attention.layer_norm_epsilon", 1e-6f);
+  }
+}
+
+// Projector tensor types: matrices follow the file type (F32, else F16; Q8_0 for quantized
+// types, as published mmproj files keep at least 8 bits); vectors, tables and convs stay F32.
+DType MmprojTensorType(FileType ft, const TensorSpec& t) {
+  const bool matrix = t.ne.size() == 2 && t.ne[0] >= 32 && t.ne[1] > 1 && t.name.find("position_embd") == std::string::npos &&
+                      t.name.find("conv_dw") == std::string::npos;
+  const bool conv = t.name == "v.patch_embd.weight" && t.ne.size() == 4;
+  if (!matrix && !conv) return DType::kF32;
+  if (ft == FileType::kF32) return DType::kF32;
+  if (matrix && (ft == FileType::kQ8_0 || ft == FileType::kQ4_0 || ft == FileType::kQ4_K_M) && t.ne[0] % 32 == 0) {
+    return DType::kQ8_0;
+  }
+  return DType::kF16;
+}
+
 struct Prepared {
   TestModelPlan plan;
   std::unique_ptr<GgufWriter> writer;
   std::shared_ptr<ThreadPool> pool;
 };
 
-Result<Prepared> Prepare(const TestModelOptions& o) {
+Result<Prepared> Prepare(const TestModelOptions& o, bool mmproj) {
   ASSIGN_OR_RETURN(Gemma4TextConfig c, VariantTextConfig(o.shape));
   Prepared p;
   p.plan.config = c;
   p.writer = std::make_unique<GgufWriter>();
   p.pool = std::make_shared<ThreadPool>(o.threads > 0 ? o.threads : ThreadPool::HardwareThreads());
-  SetMetadata(c, o, p.writer.get());
-  for (const TensorSpec& spec0 : TensorList(c)) {
+  std::vector<TensorSpec> specs;
+  if (mmproj) {
+    ASSIGN_OR_RETURN(MmprojShape m, MmprojShapeFor(o.shape, c));
+    SetMmprojMetadata(m, o.shape, p.writer.get());
+    specs = MmprojTensorList(m);
+  } else {
+    SetMetadata(c, o, p.writer.get());
+    specs = TensorList(c);
+  }
+  for (const TensorSpec& spec0 : specs) {
     auto spec = std::make_shared<TensorSpec>(spec0);
-    const DType type = MixtureTensorType(o.type, spec->name, static_cast<int>(spec->ne.size()), spec->ne[0],
-                                         spec->layer, c.n_layer);
+    const DType type = mmproj ? MmprojTensorType(o.type, *spec)
+                              : MixtureTensorType(o.type, spec->name, static_cast<int>(spec->ne.size()), spec->ne[0],
+                                                  spec->layer, c.n_layer);
     ASSIGN_OR_RETURN(const uint64_t row_bytes, RowBytes(type, spec->ne[0]));
     const uint64_t seed = o.seed;
     std::shared_ptr<ThreadPool> pool = p.pool;
@@ -229,13 +418,18 @@ std::string ParentDir(const std::string& path) {
 }  // namespace
 
 Result<TestModelPlan> PlanTestModel(const TestModelOptions& options) {
-  ASSIGN_OR_RETURN(Prepared p, Prepare(options));
+  ASSIGN_OR_RETURN(Prepared p, Prepare(options, /*mmproj=*/false));
   return p.plan;
 }
 
-Result<TestModelPlan> WriteTestModel(const TestModelOptions& options) {
+static Result<TestModelPlan> Write(const TestModelOptions& options, bool mmproj);
+
+Result<TestModelPlan> WriteTestModel(const TestModelOptions& options) { return Write(options, false); }
+Result<TestModelPlan> WriteTestMmproj(const TestModelOptions& options) { return Write(options, true); }
+
+static Result<TestModelPlan> Write(const TestModelOptions& options, bool mmproj) {
   if (options.out_path.empty()) return InvalidArgument("no output path given");
-  ASSIGN_OR_RETURN(Prepared p, Prepare(options));
+  ASSIGN_OR_RETURN(Prepared p, Prepare(options, mmproj));
   struct statvfs fs;
   const std::string dir = ParentDir(options.out_path);
   if (statvfs(dir.c_str(), &fs) == 0) {

@@ -38,4 +38,11 @@ Result<TestModelPlan> PlanTestModel(const TestModelOptions& options);
 // of the target folder. Writes to `out_path + ".part"` and renames on success.
 Result<TestModelPlan> WriteTestModel(const TestModelOptions& options);
 
+// A random-weight multimodal projector (mmproj GGUF, llama.cpp's clip naming) of the real
+// shape for `options.shape`: the gemma4v vision tower (+ the gemma4a conformer for E2B/E4B),
+// the unified gemma4uv/gemma4ua embedders for 12B, small towers for "tiny". Matrices are F16
+// (F32 when options.type is F32, Q8_0 for quantized types); norms, tables and convs F32.
+// Written like WriteTestModel (.part + rename, disk check).
+Result<TestModelPlan> WriteTestMmproj(const TestModelOptions& options);
+
 }  // namespace pocket

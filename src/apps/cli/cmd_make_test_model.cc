@@ -17,7 +17,7 @@ int RunMakeTestModel(int argc, char** argv) {
              {"--type", "TYPE", "F32, F16, BF16, Q8_0, Q4_0 or Q4_K_M (llama.cpp's tensor-type mixture)"},
              {"--out", "FILE", "output .gguf (written to FILE.part, renamed when complete)"},
              {"--seed", "N", "random seed (default 0); same seed, same file"},
-             {"--mmproj-out", "FILE", "also write a random vision/audio projector (not available yet)"},
+             {"--mmproj-out", "FILE", "also write a random vision/audio projector (mmproj) of the shape"},
              {"-t,--threads", "N", "threads for generating and quantizing (default: all cores)"}});
   if (!args.Parse(argc, argv)) return ReportUsage("make-test-model", args.error());
   if (args.help_requested()) {
@@ -44,9 +44,6 @@ int RunMakeTestModel(int argc, char** argv) {
   }
   o.seed = static_cast<uint64_t>(seed);
   o.threads = static_cast<int>(threads);
-  if (args.Has("--mmproj-out")) {
-    return ReportError(Unimplemented("--mmproj-out: random projectors are not implemented yet (vision/audio)"));
-  }
   ProgressBar bar("writing " + o.out_path, /*bytes=*/true);
   o.progress = [&](uint64_t done, uint64_t total) { bar.Update(done, total); };
   auto plan = WriteTestModel(o);
@@ -54,6 +51,17 @@ int RunMakeTestModel(int argc, char** argv) {
   if (!plan.ok()) return ReportError(plan.status());
   std::fprintf(stderr, "wrote %s: %s %s, %zu tensors, %s (random weights)\n", o.out_path.c_str(), o.shape.c_str(),
                FileTypeName(o.type), plan->n_tensors, FormatBytes(plan->file_bytes).c_str());
+  if (args.Has("--mmproj-out")) {
+    TestModelOptions mo = o;
+    mo.out_path = args.Get("--mmproj-out");
+    ProgressBar mbar("writing " + mo.out_path, /*bytes=*/true);
+    mo.progress = [&](uint64_t done, uint64_t total) { mbar.Update(done, total); };
+    auto mplan = WriteTestMmproj(mo);
+    mbar.Finish();
+    if (!mplan.ok()) return ReportError(mplan.status());
+    std::fprintf(stderr, "wrote %s: %s projector, %zu tensors, %s (random weights)\n", mo.out_path.c_str(),
+                 o.shape.c_str(), mplan->n_tensors, FormatBytes(mplan->file_bytes).c_str());
+  }
   return kExitOk;
 }
 

@@ -1,4 +1,4 @@
-// pocket serve -m MODEL [--host 127.0.0.1] [--port 8080] [--parallel N] [--api-key K]
+// pocket serve -m MODEL [--mmproj F] [--host 127.0.0.1] [--port 8080] [--parallel N] [--api-key K]
 // OpenAI-compatible HTTP server; runs until SIGINT/SIGTERM.
 #include <csignal>
 #include <cstdio>
@@ -13,7 +13,9 @@ namespace pocket::cli {
 int RunServe(int argc, char** argv) {
   Args args("serve", "-m MODEL [options]",
             {{"-m,--model", "MODEL", ".gguf file or Hugging Face folder"},
-             {"--mmproj", "FILE", "vision/audio projector (not available yet)"},
+             {"--mmproj", "FILE", "vision/audio projector (.gguf or HF folder): enables image_url and input_audio"},
+             {"--image-tokens", "N", "image token budget: 70, 140, 280 (default), 560, 1120"},
+             {"--allow-remote-media", "", "let requests name http(s) image URLs (the server fetches them)"},
              {"--host", "ADDR", "address to listen on (default 127.0.0.1: this machine only)"},
              {"--port", "N", "port (default 8080; 0 = any free port, printed at start)"},
              {"--parallel", "N", "requests decoded at once (default 1); others wait in a queue"},
@@ -32,9 +34,15 @@ int RunServe(int argc, char** argv) {
     return kExitOk;
   }
   if (!args.Has("--model")) return ReportUsage("serve", "missing required option --model");
-  if (args.Has("--mmproj")) return ReportError(Unimplemented("--mmproj: the vision/audio encoders are not implemented yet"));
   server::ServerOptions o;
-  long long port, parallel, ctx, threads, max_tokens, queue;
+  long long port, parallel, ctx, threads, max_tokens, queue, budget;
+  if (!args.GetInt("--image-tokens", kDefaultImageBudget, 1, 100000, &budget)) return ReportUsage("serve", args.error());
+  if (Status st = CheckImageBudget(static_cast<int>(budget)); !st.ok()) return ReportUsage("serve", st.message());
+  o.media.image_budget = static_cast<int>(budget);
+  if (args.Has("--allow-remote-media")) {
+    o.limits.allow_remote_media = true;
+    o.fetch_media = hub::FetchUrl;
+  }
   if (!args.GetInt("--port", 8080, 0, 65535, &port) || !args.GetInt("--parallel", 1, 1, 256, &parallel) ||
       !args.GetInt("--ctx-size", 4096, 16, 1 << 24, &ctx) || !args.GetInt("--threads", 0, 0, 1024, &threads) ||
       !args.GetInt("--max-tokens", 4096, 1, 1 << 24, &max_tokens) || !args.GetInt("--queue", 64, 0, 1 << 20, &queue)) {
@@ -61,12 +69,24 @@ int RunServe(int argc, char** argv) {
   if (!path.ok()) return ReportError(path.status());
   auto model = Model::Load(*path);
   if (!model.ok()) return ReportError(model.status());
+  std::unique_ptr<Mmproj> mmproj;
+  if (args.Has("--mmproj")) {
+    auto mm_path = hub::ResolveModel(args.Get("--mmproj"));
+    if (!mm_path.ok()) return ReportError(mm_path.status());
+    auto mm = Mmproj::Open(*mm_path);
+    if (!mm.ok()) return ReportError(mm.status());
+    mmproj = std::move(*mm);
+  } else if ((*model)->source().format() != SourceFormat::kGguf) {
+    if (auto own = Mmproj::FromSource((*model)->source()); own.ok()) mmproj = std::move(*own);
+  }
+  o.mmproj = mmproj.get();
   auto srv = server::Server::Create(**model, o);
   if (!srv.ok()) return ReportError(srv.status());
   if (Status st = (*srv)->Start(); !st.ok()) return ReportError(st);
-  std::fprintf(stderr, "pocket serve: %s on http://%s:%d (%d slot%s, %lld-token context%s)\n", (*model)->path().c_str(),
+  std::fprintf(stderr, "pocket serve: %s on http://%s:%d (%d slot%s, %lld-token context%s%s)\n", (*model)->path().c_str(),
                o.host.c_str(), (*srv)->port(), o.parallel, o.parallel == 1 ? "" : "s", (long long)ctx,
-               o.api_key.empty() ? "" : ", API key required");
+               o.api_key.empty() ? "" : ", API key required",
+               mmproj ? (mmproj->has_audio() ? (mmproj->has_vision() ? ", images + audio" : ", audio") : ", images") : "");
   std::fflush(stderr);
   int sig = 0;
   sigwait(&stop_signals, &sig);

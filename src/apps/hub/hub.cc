@@ -325,6 +325,52 @@ Result<PullResult> Pull(const std::string& spec_text, const PullOptions& o) {
   return r;
 }
 
+namespace {
+
+struct Capped {
+  std::string* out;
+  size_t max;
+  bool overflow = false;
+};
+
+size_t AppendCapped(char* p, size_t size, size_t n, void* user) {
+  auto* c = static_cast<Capped*>(user);
+  if (c->out->size() + size * n > c->max) {
+    c->overflow = true;
+    return 0;  // aborts the transfer
+  }
+  c->out->append(p, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+Result<std::string> FetchUrl(const std::string& url, size_t max_bytes) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) return InvalidArgument("only http(s) URLs can be fetched");
+  CURL* h = curl_easy_init();
+  if (h == nullptr) return Internal("curl_easy_init failed");
+  std::string body;
+  Capped cap{&body, max_bytes};
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "pocket/" POCKET_VERSION);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, AppendCapped);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &cap);
+  const CURLcode rc = curl_easy_perform(h);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  if (cap.overflow) return InvalidArgument(StrFormat("%s: more than %zu bytes", url.c_str(), max_bytes));
+  if (rc != CURLE_OK) return IoError(StrFormat("cannot fetch %s: %s", url.c_str(), curl_easy_strerror(rc)));
+  if (status >= 400) return IoError(StrFormat("%s: HTTP %ld", url.c_str(), status));
+  return body;
+}
+
 Result<std::string> ResolveModel(const std::string& m) {
   if (Exists(m)) return m;
   auto spec = ParseSpec(m);

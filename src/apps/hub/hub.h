@@ -44,4 +44,8 @@ Result<std::string> ResolveModel(const std::string& path_or_name);
 // Lowercase hex SHA-256 of a file.
 Result<std::string> Sha256File(const std::string& path);
 
+// Downloads a (small) http(s) resource into memory — the server's opt-in remote image URLs.
+// Sends no credentials; fails past `max_bytes` or 30 s.
+Result<std::string> FetchUrl(const std::string& url, size_t max_bytes);
+
 }  // namespace pocket::hub

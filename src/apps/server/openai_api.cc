@@ -126,13 +126,70 @@ bool ParseCommon(const json& j, const SamplingParams& defaults, const Limits& li
   return true;
 }
 
-bool ValidateContent(const json& content, size_t index, ApiError* err) {
+// Takes the media payload out of an image_url / input_audio part (leaving the part's type for
+// the chat template) and appends it to `media`.
+bool ExtractMedia(json& part, const std::string& role, size_t index, size_t part_index, const Limits& limits,
+                  std::vector<MediaPart>* media, ApiError* err) {
+  const std::string type = part["type"].get<std::string>();
+  const std::string what = StrFormat("messages[%zu].content[%zu]", index, part_index);
+  if (role != "user") return *err = Bad(what + ": images and audio are only accepted in user messages"), false;
+  MediaPart m;
+  m.what = what;
+  if (type == "image_url") {
+    const json* url = nullptr;
+    if (auto it = part.find("image_url"); it != part.end()) {
+      if (it->is_string()) url = &*it;
+      else if (it->is_object() && it->contains("url") && (*it)["url"].is_string()) url = &(*it)["url"];
+    }
+    if (url == nullptr) return *err = Bad(what + ": an image_url part needs image_url.url", "missing_field"), false;
+    const std::string u = url->get<std::string>();
+    if (u.rfind("data:", 0) == 0) {
+      const size_t comma = u.find(',');
+      if (comma == std::string::npos || u.substr(0, comma).find(";base64") == std::string::npos) {
+        return *err = Bad(what + ": image data URLs must be base64 (data:image/png;base64,...)", "invalid_image"), false;
+      }
+      if (!DecodeBase64(u.substr(comma + 1), &m.bytes) || m.bytes.empty()) {
+        return *err = Bad(what + ": the image data URL is not valid base64", "invalid_image"), false;
+      }
+    } else if (u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0) {
+      if (!limits.allow_remote_media) {
+        return *err = Bad(what + ": remote image URLs are disabled on this server; send the image as a data: URL "
+                                 "(or start the server with --allow-remote-media)", "remote_media_disabled"),
+               false;
+      }
+      m.url = u;
+    } else {
+      return *err = Bad(what + ": image_url.url must be a data: URL or an http(s) URL", "invalid_image"), false;
+    }
+    part["image_url"] = json::object({{"url", ""}});
+  } else {
+    m.audio = true;
+    auto it = part.find("input_audio");
+    if (it == part.end() || !it->is_object() || !it->contains("data") || !(*it)["data"].is_string()) {
+      return *err = Bad(what + ": an input_audio part needs input_audio.data (base64)", "missing_field"), false;
+    }
+    if (!DecodeBase64((*it)["data"].get<std::string>(), &m.bytes) || m.bytes.empty()) {
+      return *err = Bad(what + ": input_audio.data is not valid base64", "invalid_audio"), false;
+    }
+    (*it)["data"] = "";
+  }
+  media->push_back(std::move(m));
+  size_t images = 0, audio = 0;
+  for (const MediaPart& x : *media) (x.audio ? audio : images)++;
+  if (images > limits.max_images) return *err = Bad(StrFormat("at most %zu images per request", limits.max_images)), false;
+  if (audio > limits.max_audio) return *err = Bad(StrFormat("at most %zu audio clips per request", limits.max_audio)), false;
+  return true;
+}
+
+bool ValidateContent(json& content, const std::string& role, size_t index, const Limits& limits,
+                     std::vector<MediaPart>* media, ApiError* err) {
   if (content.is_null() || content.is_string()) return true;
   if (!content.is_array()) {
     return *err = Bad(StrFormat("messages[%zu].content must be a string, an array of parts, or null", index), "invalid_type"),
            false;
   }
-  for (const json& part : content) {
+  size_t part_index = 0;
+  for (json& part : content) {
     if (!part.is_object() || !part.contains("type") || !part["type"].is_string()) {
       return *err = Bad(StrFormat("messages[%zu].content parts must be objects with a string 'type'", index), "invalid_type"),
              false;
@@ -142,25 +199,27 @@ bool ValidateContent(const json& content, size_t index, ApiError* err) {
       if (!part.contains("text") || !part["text"].is_string()) {
         return *err = Bad(StrFormat("messages[%zu]: a text part needs a string 'text'", index), "invalid_type"), false;
       }
-    } else if (type == "image_url" || type == "input_audio" || type == "image" || type == "audio") {
-      return *err = Bad(StrFormat("messages[%zu]: '%s' parts need the vision/audio encoders, which this server does not have yet",
-                                  index, type.c_str()),
-                        "unsupported_content"),
+    } else if (type == "image_url" || type == "input_audio") {
+      if (!ExtractMedia(part, role, index, part_index, limits, media, err)) return false;
+    } else if (type == "image" || type == "audio") {
+      return *err = Bad(StrFormat("messages[%zu]: send images as 'image_url' parts (data: URLs) and audio as "
+                                  "'input_audio' parts", index), "unsupported_content"),
              false;
     } else {
       return *err = Bad(StrFormat("messages[%zu]: unknown content part type '%s'", index, type.c_str())), false;
     }
+    ++part_index;
   }
   return true;
 }
 
-bool ValidateMessages(const json& j, const Limits& limits, ApiError* err) {
+bool ValidateMessages(json& j, const Limits& limits, std::vector<MediaPart>* media, ApiError* err) {
   auto it = j.find("messages");
   if (it == j.end()) return *err = Bad("'messages' is required", "missing_field"), false;
   if (!it->is_array() || it->empty()) return *err = Bad("'messages' must be a non-empty array", "invalid_type"), false;
   if (it->size() > limits.max_messages) return *err = Bad(StrFormat("at most %zu messages", limits.max_messages)), false;
   size_t i = 0;
-  for (const json& m : *it) {
+  for (json& m : *it) {
     if (!m.is_object()) return *err = Bad(StrFormat("messages[%zu] must be an object", i), "invalid_type"), false;
     if (!m.contains("role") || !m["role"].is_string()) {
       return *err = Bad(StrFormat("messages[%zu] needs a string 'role'", i), "missing_field"), false;
@@ -172,7 +231,7 @@ bool ValidateMessages(const json& j, const Limits& limits, ApiError* err) {
     if (!m.contains("content") && !(role == "assistant" && m.contains("tool_calls"))) {
       return *err = Bad(StrFormat("messages[%zu] needs 'content'", i), "missing_field"), false;
     }
-    if (m.contains("content") && !ValidateContent(m["content"], i, err)) return false;
+    if (m.contains("content") && !ValidateContent(m["content"], role, i, limits, media, err)) return false;
     if (m.contains("tool_calls")) {
       const json& calls = m["tool_calls"];
       if (!calls.is_array()) return *err = Bad(StrFormat("messages[%zu].tool_calls must be an array", i), "invalid_type"), false;
@@ -238,6 +297,33 @@ std::string Event(const json& j) { return "data: " + j.dump(-1, ' ', false, json
 
 }  // namespace
 
+bool DecodeBase64(const std::string& in, std::string* out) {
+  out->clear();
+  out->reserve(in.size() / 4 * 3);
+  uint32_t acc = 0;
+  int bits = 0;
+  bool padding = false;
+  for (unsigned char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || c == '-') v = 62;
+    else if (c == '/' || c == '_') v = 63;
+    else if (c == '=') { padding = true; continue; }
+    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    else return false;
+    if (padding) return false;  // data after padding
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return bits < 6;  // a lone 6-bit remainder is not valid base64
+}
+
 std::string ErrorJson(const ApiError& e) {
   json j = {{"error", {{"message", e.message}, {"type", e.type}, {"code", e.code.empty() ? json(nullptr) : json(e.code)}}}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -246,7 +332,7 @@ std::string ErrorJson(const ApiError& e) {
 bool ParseChatRequest(const std::string& body, const SamplingParams& defaults, const std::string& model_id,
                       const Limits& limits, ChatRequest* r, ApiError* err) {
   json j;
-  if (!ParseBody(body, &j, err) || !CheckModel(j, model_id, err) || !ValidateMessages(j, limits, err) ||
+  if (!ParseBody(body, &j, err) || !CheckModel(j, model_id, err) || !ValidateMessages(j, limits, &r->media, err) ||
       !ValidateTools(j, r, err) || !ParseCommon(j, defaults, limits, r, err)) {
     return false;
   }

@@ -30,10 +30,23 @@ struct Limits {
   int64_t max_tokens = 4096;   // per request (also the default when the request gives none)
   size_t max_messages = 1024;
   size_t max_stop = 4;
+  size_t max_images = 8;       // image_url parts per request
+  size_t max_audio = 4;        // input_audio parts per request
+  bool allow_remote_media = false;  // http(s) image URLs (else only data: URLs)
+};
+
+// One image or audio part of a request, in prompt order: the decoded bytes of a data: URL or
+// of input_audio, or a remote URL to fetch (only when allowed).
+struct MediaPart {
+  bool audio = false;
+  std::string bytes;
+  std::string url;
+  std::string what;  // "messages[1].content[0]" for errors
 };
 
 struct ChatRequest {
-  std::string messages_json;  // validated array, re-serialized
+  std::string messages_json;  // validated array, re-serialized (media payloads dropped)
+  std::vector<MediaPart> media;
   std::string tools_json;     // "" when none
   bool stream = false;
   bool include_usage = false;
@@ -51,6 +64,9 @@ struct ChatRequest {
 
 // Parses a request body. `defaults` are the model's sampling defaults; `model_id` the only
 // model name accepted (an absent "model" is fine).
+// Standard base64 (whitespace ignored, padding optional). False on any other character.
+bool DecodeBase64(const std::string& in, std::string* out);
+
 bool ParseChatRequest(const std::string& body, const SamplingParams& defaults, const std::string& model_id,
                       const Limits& limits, ChatRequest* out, ApiError* error);
 bool ParseCompletionRequest(const std::string& body, const SamplingParams& defaults, const std::string& model_id,

@@ -69,6 +69,7 @@ struct Server::Impl {
   std::string model_id;
   int64_t created = NowSeconds();
   std::unique_ptr<SlotPool> slots;
+  std::unique_ptr<ThreadPool> media_pool;  // used only inside Mmproj's lock (one encode at a time)
   httplib::Server http;
   std::thread listener;
   int bound_port = 0;
@@ -82,14 +83,56 @@ struct Server::Impl {
     return std::string(prefix) + std::to_string(NowSeconds()) + "-" + std::to_string(next_id++);
   }
 
-  // Renders/tokenizes the prompt and clamps max_tokens to the context. False: `err` set.
-  bool Prepare(ChatRequest* r, std::vector<int32_t>* prompt, ApiError* err) {
+  // Decodes and encodes the request's images and audio (in prompt order).
+  bool EncodeMedia(const ChatRequest& r, std::vector<MediaItem>* items, ApiError* err) {
+    if (r.media.empty()) return true;
+    if (opt.mmproj == nullptr) {
+      *err = MakeError(400, "invalid_request_error", "unsupported_content",
+                       "this server has no vision/audio projector; start it with --mmproj FILE");
+      return false;
+    }
+    for (const MediaPart& part : r.media) {
+      std::string fetched;
+      const std::string* bytes = &part.bytes;
+      if (!part.url.empty()) {
+        if (!opt.fetch_media) {
+          *err = MakeError(400, "invalid_request_error", "remote_media_disabled", part.what + ": remote URLs are disabled");
+          return false;
+        }
+        Result<std::string> got = opt.fetch_media(part.url, opt.media.image_limits.max_file_bytes);
+        if (!got.ok()) {
+          *err = MakeError(400, "invalid_request_error", "invalid_image", part.what + ": " + got.status().message());
+          return false;
+        }
+        fetched = std::move(*got);
+        bytes = &fetched;
+      }
+      const auto* data = reinterpret_cast<const uint8_t*>(bytes->data());
+      Result<MediaEmbedding> e =
+          part.audio ? EncodeAudioBytes(*opt.mmproj, data, bytes->size(), part.what, opt.media, media_pool.get())
+                     : EncodeImageBytes(*opt.mmproj, data, bytes->size(), part.what, opt.media, media_pool.get());
+      if (!e.ok()) {
+        *err = MakeError(400, "invalid_request_error", part.audio ? "invalid_audio" : "invalid_image", e.status().message());
+        return false;
+      }
+      items->push_back(MakeMediaItem(part.audio ? MediaKind::kAudio : MediaKind::kImage, std::move(*e)));
+    }
+    return true;
+  }
+
+  // Renders/tokenizes the prompt (with media soft tokens) and clamps max_tokens to the
+  // context. False: `err` set.
+  bool Prepare(ChatRequest* r, Prompt* out, ApiError* err) {
     const Tokenizer& tok = model.tokenizer();
     Tokenizer::EncodeOptions enc;
+    std::vector<int32_t> ids;
+    std::vector<int32_t>* prompt = &ids;
     if (r->raw_completion) {
       enc.add_bos = true;
       enc.parse_special = false;
       *prompt = tok.Encode(r->prompt, enc);
+      out->tokens = std::move(ids);
+      prompt = &out->tokens;
     } else {
       ChatRenderOptions ro;
       ro.enable_thinking = r->thinking;
@@ -99,6 +142,20 @@ struct Server::Impl {
         return false;
       }
       *prompt = EncodePrompt(tok, *segments);  // user text can never become a control token
+      std::vector<MediaItem> items;
+      if (!EncodeMedia(*r, &items, err)) return false;
+      if (items.empty()) {
+        out->tokens = std::move(ids);
+      } else {
+        Result<MediaTokenIds> t = MediaTokenIds::From(tok);
+        Result<Prompt> p = t.ok() ? ExpandMedia(ids, items, *t, model.config().image_bidirectional) : t.status();
+        if (!p.ok()) {
+          *err = MakeError(400, "invalid_request_error", "invalid_messages", p.status().message());
+          return false;
+        }
+        *out = std::move(*p);
+      }
+      prompt = &out->tokens;
     }
     const int64_t n_ctx = slots->n_ctx();
     if (static_cast<int64_t>(prompt->size()) >= n_ctx) {
@@ -118,15 +175,15 @@ struct Server::Impl {
     GenerateResult gen;
     int64_t prompt_tokens = 0;
   };
-  Outcome Run(SlotPool::Lease& lease, const ChatRequest& r, const std::vector<int32_t>& prompt,
+  Outcome Run(SlotPool::Lease& lease, const ChatRequest& r, const Prompt& prompt,
               const std::function<bool(const StreamingOutputParser::Delta&, const std::string& text)>& on_delta) {
     Outcome o;
-    o.prompt_tokens = static_cast<int64_t>(prompt.size());
+    o.prompt_tokens = static_cast<int64_t>(prompt.tokens.size());
     Session& s = lease.session();
     o.status = s.Prefill(prompt);
     if (!o.status.ok()) return o;
     Sampler sampler(r.sampling, model.config().n_vocab);
-    for (int32_t id : prompt) sampler.Accept(id);
+    for (int32_t id : prompt.tokens) sampler.Accept(id);
     ScriptFilter script(opt.test_script);
     JsonObjectFilter json_only(model.tokenizer(), r.max_tokens);
     std::unique_ptr<JsonSchemaFilter> json_schema;
@@ -171,12 +228,12 @@ struct Server::Impl {
     ApiError err;
     const bool ok = chat ? ParseChatRequest(req.body, model.default_sampling(), model_id, opt.limits, r.get(), &err)
                          : ParseCompletionRequest(req.body, model.default_sampling(), model_id, opt.limits, r.get(), &err);
-    auto prompt = std::make_shared<std::vector<int32_t>>();
+    auto prompt = std::make_shared<Prompt>();
     if (!ok || !Prepare(r.get(), prompt.get(), &err)) {
       ++errors;
       return SendError(res, err);
     }
-    std::shared_ptr<SlotPool::Lease> lease = slots->Acquire(*prompt);
+    std::shared_ptr<SlotPool::Lease> lease = slots->Acquire(prompt->tokens);
     if (!lease) {
       ++errors;
       return SendError(res, MakeError(503, "server_error", "server_busy", "all slots are busy and the queue is full; retry later"));
@@ -287,6 +344,10 @@ Result<std::unique_ptr<Server>> Server::Create(const Model& model, const ServerO
   so.n_ctx = options.n_ctx;
   const int threads = options.threads > 0 ? options.threads : ThreadPool::HardwareThreads();
   ASSIGN_OR_RETURN(impl->slots, SlotPool::Create(model, options.parallel, threads, so, options.max_queue));
+  if (options.mmproj != nullptr) {
+    RETURN_IF_ERROR(options.mmproj->CheckTextWidth(model.config().n_embd));
+    impl->media_pool = std::make_unique<ThreadPool>(threads);
+  }
   impl->Routes();
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

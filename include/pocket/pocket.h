@@ -29,7 +29,7 @@ typedef enum pocket_status {
   POCKET_OK = 0,
   POCKET_ERROR_INVALID_ARGUMENT = 1, /* bad parameter or input */
   POCKET_ERROR_IO = 2,               /* file missing or unreadable */
-  POCKET_ERROR_UNSUPPORTED = 3,      /* valid but not implemented (e.g. images for now) */
+  POCKET_ERROR_UNSUPPORTED = 3,      /* valid but not possible here (e.g. images without a projector) */
   POCKET_ERROR_CONTEXT_FULL = 4,     /* the conversation no longer fits the context */
   POCKET_ERROR_CANCELLED = 5,        /* the callback asked to stop */
   POCKET_ERROR_INTERNAL = 6
@@ -43,6 +43,9 @@ const char* pocket_version(void);
 
 pocket_status pocket_model_load(const char* path, pocket_model** out);
 void pocket_model_free(pocket_model* model);
+/* Attaches the model's vision/audio projector (an mmproj .gguf or an HF folder); needed for
+ * images and audio unless the model is an HF checkpoint that carries its own. */
+pocket_status pocket_model_load_mmproj(pocket_model* model, const char* path);
 
 typedef struct pocket_session_params {
   int32_t n_ctx;             /* context size in tokens (default 4096) */
@@ -59,8 +62,12 @@ pocket_status pocket_session_reset(pocket_session* session);
 
 /* Adds content to the next user turn (sent by pocket_session_generate). */
 pocket_status pocket_session_add_text(pocket_session* session, const char* text);
-pocket_status pocket_session_add_image(pocket_session* session, const char* path); /* UNSUPPORTED for now */
-pocket_status pocket_session_add_audio(pocket_session* session, const char* path); /* UNSUPPORTED for now */
+/* Images (JPEG, PNG, WebP, BMP, GIF) and audio (WAV, FLAC, OGG, MP3) are decoded and encoded
+ * now (this takes a while) and go before the turn's text. From a file or from memory. */
+pocket_status pocket_session_add_image(pocket_session* session, const char* path);
+pocket_status pocket_session_add_audio(pocket_session* session, const char* path);
+pocket_status pocket_session_add_image_data(pocket_session* session, const void* data, size_t size);
+pocket_status pocket_session_add_audio_data(pocket_session* session, const void* data, size_t size);
 
 typedef struct pocket_sampling_params {
   float temperature; /* 0 = greedy */

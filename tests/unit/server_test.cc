@@ -7,11 +7,15 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/test_util.h"
+#include "model/test_model.h"
 #include "runtime/model.h"
+#include "runtime/mmproj.h"
 
 namespace pocket::server {
 namespace {
@@ -349,6 +353,123 @@ TEST(Server, MalformedRequestsGetTheRight4xxAndTheServerStaysHealthy) {
   EXPECT_EQ(r.client->Get("/v1/nothing")->status, 404);
   EXPECT_EQ(r.client->Get("/health")->status, 200);
   EXPECT_EQ(Post(*r.client, "/v1/chat/completions", Chat(2, 1))["usage"]["completion_tokens"], 2);
+}
+
+}  // namespace
+}  // namespace pocket::server
+
+namespace pocket::server {
+namespace {
+
+std::string Base64(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) | static_cast<uint8_t>(in[i + 2]);
+    for (int k = 3; k >= 0; --k) out.push_back(kAlphabet[(v >> (6 * k)) & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+// A 48x48 24-bit BMP and a 1 s 16 kHz 16-bit WAV, built by hand.
+std::string Bmp() {
+  std::string b(54 + 48 * 48 * 3, '\0');
+  const uint32_t size = static_cast<uint32_t>(b.size()), w = 48, off = 54, hdr = 40;
+  const uint16_t planes = 1, bpp = 24;
+  b[0] = 'B', b[1] = 'M';
+  std::memcpy(&b[2], &size, 4), std::memcpy(&b[10], &off, 4), std::memcpy(&b[14], &hdr, 4);
+  std::memcpy(&b[18], &w, 4), std::memcpy(&b[22], &w, 4), std::memcpy(&b[26], &planes, 2), std::memcpy(&b[28], &bpp, 2);
+  for (size_t i = 54; i < b.size(); ++i) b[i] = static_cast<char>(i * 7);
+  return b;
+}
+
+std::string Wav() {
+  const uint32_t n = 16000, data = n * 2, riff = 36 + data, fmt = 16, rate = 16000, byte_rate = 32000;
+  const uint16_t pcm = 1, ch = 1, align = 2, bits = 16;
+  std::string w = "RIFF";
+  w.append(reinterpret_cast<const char*>(&riff), 4).append("WAVEfmt ").append(reinterpret_cast<const char*>(&fmt), 4);
+  w.append(reinterpret_cast<const char*>(&pcm), 2).append(reinterpret_cast<const char*>(&ch), 2);
+  w.append(reinterpret_cast<const char*>(&rate), 4).append(reinterpret_cast<const char*>(&byte_rate), 4);
+  w.append(reinterpret_cast<const char*>(&align), 2).append(reinterpret_cast<const char*>(&bits), 2);
+  w.append("data").append(reinterpret_cast<const char*>(&data), 4);
+  for (uint32_t i = 0; i < n; ++i) {
+    const int16_t s = static_cast<int16_t>(8000 * std::sin(i * 0.1));
+    w.append(reinterpret_cast<const char*>(&s), 2);
+  }
+  return w;
+}
+
+TEST(Server, ImagesAndAudioInChatRequests) {
+  const std::string mm_path = testing::TempDir() + "/tiny-mmproj.gguf";
+  TestModelOptions mo;
+  mo.shape = "tiny";
+  mo.type = FileType::kQ8_0;
+  mo.out_path = mm_path;
+  ASSERT_TRUE(WriteTestMmproj(mo).ok());
+  auto mm = Mmproj::Open(mm_path);
+  ASSERT_TRUE(mm.ok()) << mm.status().ToString();
+  ServerOptions o;
+  o.mmproj = mm->get();
+  o.media.image_budget = 70;
+  Running r = Start(o);
+  const json image = {{"type", "image_url"}, {"image_url", {{"url", "data:image/bmp;base64," + Base64(Bmp())}}}};
+  const json audio = {{"type", "input_audio"}, {"input_audio", {{"data", Base64(Wav())}, {"format", "wav"}}}};
+  const json text = {{"type", "text"}, {"text", "What is this?"}};
+  auto chat = [&](json content) {
+    return json{{"messages", {{{"role", "user"}, {"content", std::move(content)}}}}, {"max_tokens", 2}, {"seed", 1}};
+  };
+  json a = Post(*r.client, "/v1/chat/completions", chat({image, text}));
+  const int64_t with_image = a["usage"]["prompt_tokens"].get<int64_t>();
+  json plain = Post(*r.client, "/v1/chat/completions", chat({text}));
+  EXPECT_EQ(with_image, plain["usage"]["prompt_tokens"].get<int64_t>() + 64 + 2);  // 8x8 pooled grid + wrappers
+  json b = Post(*r.client, "/v1/chat/completions", chat({audio, image, text}));
+  EXPECT_EQ(b["usage"]["prompt_tokens"].get<int64_t>(), with_image + 25 + 2);  // 1 s of audio: 25 tokens
+  // Streaming works with media too.
+  auto res = r.client->Post("/v1/chat/completions", [&] { json c = chat({image, text}); c["stream"] = true; return c.dump(); }(),
+                            "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(Events(res->body).back(), "[DONE]");
+  // Bad media: each a 400 with a message, and the server stays healthy.
+  struct Bad {
+    json content;
+    const char* role;
+    const char* code;
+  } bad[] = {
+      {{{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,@@@"}}}}}, "user", "invalid_image"},
+      {{{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + Base64("hello")}}}}}, "user", "invalid_image"},
+      {{{{"type", "image_url"}, {"image_url", {{"url", "https://example.com/cat.png"}}}}}, "user", "remote_media_disabled"},
+      {{{{"type", "image_url"}, {"image_url", {{"url", "file:///etc/passwd"}}}}}, "user", "invalid_image"},
+      {{{{"type", "image_url"}}}, "user", "missing_field"},
+      {{{{"type", "input_audio"}, {"input_audio", {{"data", Base64(Bmp())}}}}}, "user", "invalid_audio"},
+      {{image}, "system", nullptr},
+  };
+  for (const Bad& c : bad) {
+    json req = {{"messages", {{{"role", c.role}, {"content", c.content}}}}, {"max_tokens", 2}};
+    if (std::string(c.role) == "system") req["messages"].push_back({{"role", "user"}, {"content", "hi"}});
+    json e = Post(*r.client, "/v1/chat/completions", req, 400);
+    ASSERT_TRUE(e.contains("error")) << e.dump();
+    if (c.code) {
+      EXPECT_EQ(e["error"]["code"], c.code) << e.dump();
+    }
+  }
+  json many = chat(json::array());
+  for (int i = 0; i < 9; ++i) many["messages"][0]["content"].push_back(image);
+  Post(*r.client, "/v1/chat/completions", many, 400);
+  EXPECT_EQ(Post(*r.client, "/v1/chat/completions", chat({image, text}))["usage"]["prompt_tokens"], with_image);
+  // A server without a projector refuses media politely.
+  Running plain_server = Start(ServerOptions{});
+  json e = Post(*plain_server.client, "/v1/chat/completions", chat({image, text}), 400);
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("--mmproj"), std::string::npos);
 }
 
 }  // namespace

@@ -9,11 +9,13 @@
 
 #include "base/json_writer.h"
 #include "base/thread_pool.h"
+#include "media/media_input.h"
 #include "runtime/conversation.h"
 #include "runtime/model.h"
 
 struct pocket_model {
   std::unique_ptr<pocket::Model> model;
+  std::unique_ptr<pocket::Mmproj> mmproj;  // null: text only
 };
 
 struct pocket_session {
@@ -21,7 +23,7 @@ struct pocket_session {
   std::unique_ptr<pocket::ThreadPool> pool;
   std::unique_ptr<pocket::Session> session;
   std::unique_ptr<pocket::Conversation> conversation;
-  std::string pending;  // the next user turn
+  pocket::UserTurn pending;  // the next user turn
   pocket::ConversationReply last;
   bool has_last = false;
 };
@@ -75,12 +77,30 @@ pocket_status pocket_model_load(const char* path, pocket_model** out) {
   return Guard([&] {
     auto m = pocket::Model::Load(path);
     if (!m.ok()) return FromStatus(m.status());
-    *out = new pocket_model{std::move(*m)};
+    auto model = std::make_unique<pocket_model>();
+    model->model = std::move(*m);
+    if (model->model->source().format() != pocket::SourceFormat::kGguf) {
+      // An HF checkpoint of a multimodal model carries its own projector.
+      auto own = pocket::Mmproj::FromSource(model->model->source());
+      if (own.ok() && (*own)->CheckTextWidth(model->model->config().n_embd).ok()) model->mmproj = std::move(*own);
+    }
+    *out = model.release();
     return POCKET_OK;
   });
 }
 
 void pocket_model_free(pocket_model* model) { delete model; }
+
+pocket_status pocket_model_load_mmproj(pocket_model* model, const char* path) {
+  if (model == nullptr || path == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_model_load_mmproj: null argument");
+  return Guard([&] {
+    auto mm = pocket::Mmproj::Open(path);
+    if (!mm.ok()) return FromStatus(mm.status());
+    if (pocket::Status st = (*mm)->CheckTextWidth(model->model->config().n_embd); !st.ok()) return FromStatus(st);
+    model->mmproj = std::move(*mm);
+    return POCKET_OK;
+  });
+}
 
 void pocket_session_params_init(pocket_session_params* p) {
   if (p == nullptr) return;
@@ -122,7 +142,7 @@ void pocket_session_free(pocket_session* session) { delete session; }
 pocket_status pocket_session_reset(pocket_session* s) {
   if (s == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_reset: null session");
   s->conversation->Reset();
-  s->pending.clear();
+  s->pending = pocket::UserTurn{};
   s->has_last = false;
   return POCKET_OK;
 }
@@ -130,19 +150,58 @@ pocket_status pocket_session_reset(pocket_session* s) {
 pocket_status pocket_session_add_text(pocket_session* s, const char* text) {
   if (s == nullptr || text == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_add_text: null argument");
   return Guard([&] {
-    s->pending += text;
+    s->pending.text += text;
     return POCKET_OK;
   });
 }
 
+namespace {
+
+// Encodes an image or audio clip (file or bytes) for the session's model and queues it on the
+// turn. Errors leave the turn unchanged.
+pocket_status AddMedia(pocket_session* s, bool audio, const char* path, const void* data, size_t size) {
+  const pocket_model* m = s->model;
+  if (!m->mmproj) {
+    return Fail(POCKET_ERROR_UNSUPPORTED, std::string(audio ? "audio" : "images") +
+                                              " need the model's projector: call pocket_model_load_mmproj first");
+  }
+  return Guard([&] {
+    pocket::MediaOptions mo;
+    pocket::Result<pocket::MediaEmbedding> e = pocket::Status::Ok();
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    if (audio) {
+      e = path ? pocket::EncodeAudioFile(*m->mmproj, path, mo, s->pool.get())
+               : pocket::EncodeAudioBytes(*m->mmproj, bytes, size, "audio data", mo, s->pool.get());
+    } else {
+      e = path ? pocket::EncodeImageFile(*m->mmproj, path, mo, s->pool.get())
+               : pocket::EncodeImageBytes(*m->mmproj, bytes, size, "image data", mo, s->pool.get());
+    }
+    if (!e.ok()) return FromStatus(e.status());
+    s->pending.media.push_back(pocket::MakeMediaItem(audio ? pocket::MediaKind::kAudio : pocket::MediaKind::kImage, std::move(*e)));
+    return POCKET_OK;
+  });
+}
+
+}  // namespace
+
 pocket_status pocket_session_add_image(pocket_session* s, const char* path) {
   if (s == nullptr || path == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_add_image: null argument");
-  return Fail(POCKET_ERROR_UNSUPPORTED, "images need the vision encoder, which is not implemented yet");
+  return AddMedia(s, false, path, nullptr, 0);
 }
 
 pocket_status pocket_session_add_audio(pocket_session* s, const char* path) {
   if (s == nullptr || path == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_add_audio: null argument");
-  return Fail(POCKET_ERROR_UNSUPPORTED, "audio needs the audio encoder, which is not implemented yet");
+  return AddMedia(s, true, path, nullptr, 0);
+}
+
+pocket_status pocket_session_add_image_data(pocket_session* s, const void* data, size_t size) {
+  if (s == nullptr || data == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_add_image_data: null argument");
+  return AddMedia(s, false, nullptr, data, size);
+}
+
+pocket_status pocket_session_add_audio_data(pocket_session* s, const void* data, size_t size) {
+  if (s == nullptr || data == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_add_audio_data: null argument");
+  return AddMedia(s, true, nullptr, data, size);
 }
 
 void pocket_sampling_params_init(const pocket_model* model, pocket_sampling_params* p) {
@@ -160,7 +219,9 @@ void pocket_sampling_params_init(const pocket_model* model, pocket_sampling_para
 pocket_status pocket_session_generate(pocket_session* s, const pocket_sampling_params* params, pocket_text_callback callback,
                                       void* user_data) {
   if (s == nullptr) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_generate: null session");
-  if (s->pending.empty()) return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_generate: add text to the turn first");
+  if (s->pending.text.empty() && s->pending.media.empty()) {
+    return Fail(POCKET_ERROR_INVALID_ARGUMENT, "pocket_session_generate: add text, an image or audio to the turn first");
+  }
   pocket_sampling_params p;
   pocket_sampling_params_init(s->model, &p);
   if (params != nullptr) p = *params;
@@ -187,7 +248,7 @@ pocket_status pocket_session_generate(pocket_session* s, const pocket_sampling_p
       return true;
     });
     if (!reply.ok()) return FromStatus(reply.status());
-    s->pending.clear();
+    s->pending = pocket::UserTurn{};
     s->last = std::move(*reply);
     s->has_last = true;
     if (s->last.generation.finish == pocket::FinishReason::kContextFull) {

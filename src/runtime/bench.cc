@@ -38,6 +38,19 @@ void Finish(BenchRun* r) {
 
 }  // namespace
 
+Result<BenchRun> BenchRepeated(const std::string& test, int reps, const std::function<Result<int64_t>()>& once) {
+  if (reps <= 0) return InvalidArgument("repetitions must be positive");
+  BenchRun r;
+  r.test = test;
+  for (int rep = -1; rep < reps; ++rep) {  // rep -1: warm-up
+    const auto t0 = Clock::now();
+    ASSIGN_OR_RETURN(r.n_tokens, once());
+    if (rep >= 0) r.seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  Finish(&r);
+  return r;
+}
+
 Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps) {
   if (n_prompt <= 0 || reps <= 0) return InvalidArgument("prompt length and repetitions must be positive");
   BenchRun r;

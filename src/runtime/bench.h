@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct BenchRun {
 
 Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps);
 Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps);
+
+// Times `once` (which returns the tokens it produced, e.g. soft tokens of one image) `reps`
+// times after one warm-up: the "image" / "audio" encoder tests.
+Result<BenchRun> BenchRepeated(const std::string& test, int reps, const std::function<Result<int64_t>()>& once);
 
 // Bytes of weights (plus KV cache at context `ctx`) read to decode one token: every matrix
 // once, one row of each embedding table, the used share of the experts.

@@ -10,6 +10,10 @@
 #include "apps/hub/hub.h"
 #include "apps/cli/progress.h"
 #include "base/json_writer.h"
+#include "media/audio_decode.h"
+#include "media/image_decode.h"
+#include "media/image_preprocess.h"
+#include "runtime/mmproj.h"
 #include "model/summary.h"
 #include "runtime/bench.h"
 
@@ -43,8 +47,10 @@ int RunBench(int argc, char** argv) {
              {"-t,--threads", "N", "threads (default: all cores)"},
              {"-r,--repetitions", "N", "repetitions per test, after one warm-up (default 5)"},
              {"--json", "", "print a JSON array, one object per test"},
-             {"--image", "FILE", "also time encoding an image (needs the vision encoder)"},
-             {"--audio", "FILE", "also time encoding audio (needs the audio encoder)"}});
+             {"--mmproj", "FILE", "vision/audio projector for --image / --audio"},
+             {"--image", "FILE", "also time encoding this image (default budget 280)"},
+             {"--image-tokens", "N", "image token budget for --image (default 280)"},
+             {"--audio", "FILE", "also time encoding this audio clip"}});
   if (!args.Parse(argc, argv)) return ReportUsage("bench", args.error());
   if (args.help_requested()) {
     std::printf("%s", args.HelpText().c_str());
@@ -56,9 +62,9 @@ int RunBench(int argc, char** argv) {
       !args.GetInt("--threads", 0, 0, 1024, &threads) || !args.GetInt("--repetitions", 5, 1, 1000, &reps)) {
     return ReportUsage("bench", args.error());
   }
-  if (args.Has("--image") || args.Has("--audio")) {
-    return ReportError(Unimplemented("--image/--audio: the vision and audio encoders are not implemented yet"));
-  }
+  long long budget = kDefaultImageBudget;
+  if (!args.GetInt("--image-tokens", kDefaultImageBudget, 1, 100000, &budget)) return ReportUsage("bench", args.error());
+  if (Status st = CheckImageBudget(static_cast<int>(budget)); !st.ok()) return ReportUsage("bench", st.message());
   auto path = hub::ResolveModel(args.Get("--model"));
   if (!path.ok()) return ReportError(path.status());
   auto model = Model::Load(*path);
@@ -79,6 +85,41 @@ int RunBench(int argc, char** argv) {
     if (!r.ok()) return ReportError(r.status());
     runs.push_back(*r);
   }
+  if (args.Has("--image") || args.Has("--audio")) {
+    std::string mm_path = args.Get("--mmproj");
+    if (!mm_path.empty()) {
+      auto resolved = hub::ResolveModel(mm_path);
+      if (!resolved.ok()) return ReportError(resolved.status());
+      mm_path = *resolved;
+    }
+    auto mm = Mmproj::OpenForModel(*path, mm_path);
+    if (!mm.ok()) return ReportError(mm.status());
+    if (args.Has("--image")) {  // decode and resize once; time the encoder
+      auto img = LoadImageFile(args.Get("--image"));
+      if (!img.ok()) return ReportError(img.status());
+      ImagePreprocessOptions po;
+      po.budget = static_cast<int>(budget);
+      po.side_multiple = (*mm)->image_side_multiple();
+      auto px = PreprocessImage(*img, po);
+      if (!px.ok()) return ReportError(px.status());
+      auto r = BenchRepeated("image", static_cast<int>(reps), [&]() -> Result<int64_t> {
+        ASSIGN_OR_RETURN(MediaEmbedding e, (*mm)->EncodeImage(*px, &pool));
+        return e.n_tokens;
+      });
+      if (!r.ok()) return ReportError(r.status());
+      runs.push_back(*r);
+    }
+    if (args.Has("--audio")) {  // decode and resample once; time features + encoder
+      auto clip = LoadAudioFile(args.Get("--audio"));
+      if (!clip.ok()) return ReportError(clip.status());
+      auto r = BenchRepeated("audio", static_cast<int>(reps), [&]() -> Result<int64_t> {
+        ASSIGN_OR_RETURN(MediaEmbedding e, (*mm)->EncodeAudio(*clip, &pool));
+        return e.n_tokens;
+      });
+      if (!r.ok()) return ReportError(r.status());
+      runs.push_back(*r);
+    }
+  }
   const uint64_t peak_rss = PeakRssBytes();  // before the bandwidth probe's own buffer
   const double bandwidth = n_gen > 0 ? MeasureReadBandwidth(&pool) : 0;
   const uint64_t bytes_per_token = DecodeBytesPerToken(**model, n_gen / 2);
@@ -88,6 +129,7 @@ int RunBench(int argc, char** argv) {
     w.BeginArray();
     for (const BenchRun& r : runs) {
       const bool tg = r.test[0] == 't';
+      const bool media = r.test == "image" || r.test == "audio";
       w.BeginObject();
       w.Key("test").String(r.test);
       w.Key("tokens_per_second").Double(r.tokens_per_second);
@@ -96,7 +138,13 @@ int RunBench(int argc, char** argv) {
       w.Key("model_type").String(model_type);
       w.Key("model_bytes").Uint(model_bytes);
       w.Key("peak_rss_bytes").Uint(peak_rss);
-      if (!tg) w.Key("ttft_ms").Double(r.ttft_ms);
+      if (!tg && !media) w.Key("ttft_ms").Double(r.ttft_ms);
+      if (media) {
+        double mean = 0;
+        for (double x : r.seconds) mean += x / static_cast<double>(r.seconds.size());
+        w.Key("tokens").Int(r.n_tokens);
+        w.Key("seconds").Double(mean);
+      }
       if (tg) {
         w.Key("bytes_per_token").Uint(bytes_per_token);
         w.Key("roofline_fraction").Double(bandwidth > 0 ? r.tokens_per_second * static_cast<double>(bytes_per_token) / (bandwidth * 1e9) : 0);
@@ -119,6 +167,12 @@ int RunBench(int argc, char** argv) {
                 r.test.c_str(), tps);
   }
   for (const BenchRun& r : runs) {
+    if (r.test == "image" || r.test == "audio") {
+      double mean = 0;
+      for (double x : r.seconds) mean += x / static_cast<double>(r.seconds.size());
+      std::printf("\n%s: %lld soft tokens encoded in %.3f s", r.test.c_str(), (long long)r.n_tokens, mean);
+      continue;
+    }
     if (r.test[0] == 'p') std::printf("\n%s: time to first token %.1f ms", r.test.c_str(), r.ttft_ms);
     if (r.test[0] == 't') {
       std::printf("\n%s: %s read per token, memory bandwidth %.1f GB/s, roofline %.0f%%", r.test.c_str(),

@@ -1,7 +1,7 @@
 // Building blocks shared by the vision and audio encoders: clippable linears (spec
 // gemma4-multimodal.md §3.7), matrix products through the kernel table and thread pool,
-// row-wise norms, and full (bidirectional) attention that streams over keys so memory stays
-// O(threads × keys) however many patches an image has.
+// row-wise norms, and full (bidirectional) attention computed per head as GEMMs over blocks of
+// queries, so memory stays O(block × keys) however many patches an image has.
 //
 // EncoderOps borrows the kernel table and pool and owns reusable scratch buffers; one
 // instance per encoder call chain, not thread-safe. Model code: no SIMD here, only kernels.
@@ -72,7 +72,8 @@ class EncoderOps {
   ThreadPool* pool_;
   kernels::MatMulScratch mm_;
   std::vector<float> clamped_;
-  std::vector<float> scores_;  // [threads][keys]
+  std::vector<float> scores_;  // [query block][keys]
+  std::vector<float> head_k_, head_vt_, head_q_, head_o_;  // one head, contiguous
 };
 
 }  // namespace pocket

@@ -239,6 +239,81 @@ float VecDot16(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+// GEMM tile for F32 / F16 weights (activations in the same format): a register block of
+// RB weight rows x CB activation rows, so each load feeds several FMAs (a plain dot product
+// does one load per FMA and is load-bound).
+template <bool kF16>
+inline __m256 LoadW(const void* p, int64_t i) {
+  if constexpr (kF16) {
+    return LoadF16(static_cast<const uint16_t*>(p) + i);
+  } else {
+    return _mm256_loadu_ps(static_cast<const float*>(p) + i);
+  }
+}
+template <bool kF16>
+inline float ScalarAt(const void* p, int64_t i) {
+  if constexpr (kF16) {
+    return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+  } else {
+    return static_cast<const float*>(p)[i];
+  }
+}
+
+template <bool kF16, int RB, int CB>
+void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride, float* out,
+                int64_t ldo) {
+  __m256 acc[RB][CB];
+  for (int r = 0; r < RB; ++r)
+    for (int c = 0; c < CB; ++c) acc[r][c] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 wv[RB];
+    for (int r = 0; r < RB; ++r) wv[r] = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i);
+    for (int c = 0; c < CB; ++c) {
+      const __m256 av = LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i);
+      for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], av, acc[r][c]);
+    }
+  }
+  for (int r = 0; r < RB; ++r) {
+    for (int c = 0; c < CB; ++c) {
+      float sum = HSum(acc[r][c]);
+      const uint8_t* wr = w + static_cast<uint64_t>(r) * w_stride;
+      const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
+      for (int64_t j = i; j < n; ++j) sum += ScalarAt<kF16>(wr, j) * ScalarAt<kF16>(ac, j);
+      out[static_cast<int64_t>(c) * ldo + r] = sum;
+    }
+  }
+}
+
+template <bool kF16, int RB>
+void RowBlockF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride, int nc, float* out,
+               int64_t ldo) {
+  int c = 0;
+  for (; c + 4 <= nc; c += 4) {
+    MicroTileF<kF16, RB, 4>(n, w, w_stride, a + static_cast<uint64_t>(c) * a_stride, a_stride, out + c * ldo, ldo);
+  }
+  const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
+  float* oc = out + c * ldo;
+  switch (nc - c) {
+    case 3: MicroTileF<kF16, RB, 3>(n, w, w_stride, ac, a_stride, oc, ldo); break;
+    case 2: MicroTileF<kF16, RB, 2>(n, w, w_stride, ac, a_stride, oc, ldo); break;
+    case 1: MicroTileF<kF16, RB, 1>(n, w, w_stride, ac, a_stride, oc, ldo); break;
+    default: break;
+  }
+}
+
+template <bool kF16>
+void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a, uint64_t a_stride, int nc,
+               float* out, int64_t ldo) {
+  int r = 0;
+  for (; r + 3 <= nr; r += 3) {
+    RowBlockF<kF16, 3>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
+  }
+  const uint8_t* wr = w + static_cast<uint64_t>(r) * w_stride;
+  if (nr - r == 2) RowBlockF<kF16, 2>(n, wr, w_stride, a, a_stride, nc, out + r, ldo);
+  if (nr - r == 1) RowBlockF<kF16, 1>(n, wr, w_stride, a, a_stride, nc, out + r, ldo);
+}
+
 template <bool kBF16>
 float KvDot16(int64_t n, const float* q, const void* k) {
   const auto* x = static_cast<const uint16_t*>(k);
@@ -435,6 +510,8 @@ void FillAvx2Kernels(KernelTable* t) {
   t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
   t->gemm_tile[Id(DType::kQ8_0)] = GemmTileLegacy<false>;
   t->gemm_tile[Id(DType::kQ4_0)] = GemmTileLegacy<true>;
+  t->gemm_tile[Id(DType::kF32)] = GemmTileF<false>;
+  t->gemm_tile[Id(DType::kF16)] = GemmTileF<true>;
   t->dot_f32 = DotF32;
   t->axpy_f32 = AxpyF32;
   t->scale_f32 = ScaleF32;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model/config.h"
+#include "model/mmproj_config.h"
 
 namespace pocket {
 namespace {
@@ -159,6 +160,22 @@ ModelSummary Summarize(const WeightSource& ws) {
   s.variant = "custom";
   if (HasTextDecoder(ws)) SummarizeDecoder(ws, &s);
   SummarizeProjectors(ws, &s);
+  if (!HasTextDecoder(ws)) {  // a projector alone: name the variant it belongs to
+    if (Result<MmprojConfig> m = MmprojConfig::FromSource(ws); m.ok()) {
+      const VisionConfig& v = m->vision;
+      const AudioConfig& a = m->audio;
+      const bool e_series = v.kind == VisionKind::kEncoder && v.n_embd == 768 && v.n_layer == 16 &&
+                            (a.kind == AudioKind::kNone || (a.n_embd == 1024 && a.n_layer == 12));
+      const bool big = v.kind == VisionKind::kEncoder && v.n_embd == 1152 && v.n_layer == 27;
+      const bool unified = (v.kind == VisionKind::kUnified || a.kind == AudioKind::kUnified) &&
+                           (v.n_embd_text == 3840 || a.n_embd_text == 3840);
+      std::string what = e_series ? "E2B/E4B projector" : big ? "26B-A4B/31B projector" : unified ? "12B projector" : "";
+      if (!what.empty()) s.variant = what;
+      s.shape = StrFormat("%s%s%s, text width %lld", VisionKindName(v.kind), m->has_audio() ? " + " : "",
+                          m->has_audio() ? AudioKindName(a.kind) : "",
+                          (long long)(v.n_embd_text ? v.n_embd_text : a.n_embd_text));
+    }
+  }
   SummarizeTokenizer(ws, &s);
   if (s.shape.empty()) s.shape = StrFormat("%zu tensors", ws.tensors().size());
   return s;

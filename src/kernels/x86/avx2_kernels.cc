@@ -209,8 +209,22 @@ float DotF32(int64_t n, const float* x, const float* y) {
   return sum;
 }
 
+// The matrix dot product of F32 weights: two accumulators over 16-element steps, the same
+// order as VecDot16 and the GEMM tile below, so a token gives bit-identical results whether
+// it is computed alone (decode) or in a chunk (prefill).
 float VecDotF32(int64_t n, const void* w, const void* a) {
-  return DotF32(n, static_cast<const float*>(w), static_cast<const float*>(a));
+  const auto* x = static_cast<const float*>(w);
+  const auto* y = static_cast<const float*>(a);
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+  }
+  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+  float sum = HSum(_mm256_add_ps(a0, a1));
+  for (; i < n; ++i) sum += x[i] * y[i];
+  return sum;
 }
 
 inline __m256 LoadF16(const uint16_t* p) {
@@ -240,8 +254,8 @@ float VecDot16(int64_t n, const void* w, const void* a) {
 }
 
 // GEMM tile for F32 / F16 weights (activations in the same format): a register block of
-// RB weight rows x CB activation rows, so each load feeds several FMAs (a plain dot product
-// does one load per FMA and is load-bound).
+// 2 weight rows x 3 activation rows, so each load feeds several FMAs (a plain dot product
+// does two loads per FMA and is load-bound).
 template <bool kF16>
 inline __m256 LoadW(const void* p, int64_t i) {
   if constexpr (kF16) {
@@ -262,21 +276,36 @@ inline float ScalarAt(const void* p, int64_t i) {
 template <bool kF16, int RB, int CB>
 void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride, float* out,
                 int64_t ldo) {
-  __m256 acc[RB][CB];
+  // Two accumulators per output (even and odd 8-element halves of each 16-element step), in
+  // exactly the order of VecDotF32 / VecDot16.
+  __m256 acc0[RB][CB], acc1[RB][CB];
   for (int r = 0; r < RB; ++r)
-    for (int c = 0; c < CB; ++c) acc[r][c] = _mm256_setzero_ps();
+    for (int c = 0; c < CB; ++c) acc0[r][c] = acc1[r][c] = _mm256_setzero_ps();
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  for (; i + 16 <= n; i += 16) {
     __m256 wv[RB];
     for (int r = 0; r < RB; ++r) wv[r] = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i);
     for (int c = 0; c < CB; ++c) {
       const __m256 av = LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i);
-      for (int r = 0; r < RB; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], av, acc[r][c]);
+      for (int r = 0; r < RB; ++r) acc0[r][c] = _mm256_fmadd_ps(wv[r], av, acc0[r][c]);
+    }
+    for (int r = 0; r < RB; ++r) wv[r] = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i + 8);
+    for (int c = 0; c < CB; ++c) {
+      const __m256 av = LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i + 8);
+      for (int r = 0; r < RB; ++r) acc1[r][c] = _mm256_fmadd_ps(wv[r], av, acc1[r][c]);
+    }
+  }
+  for (; i + 8 <= n; i += 8) {
+    for (int r = 0; r < RB; ++r) {
+      const __m256 wv = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i);
+      for (int c = 0; c < CB; ++c) {
+        acc0[r][c] = _mm256_fmadd_ps(wv, LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i), acc0[r][c]);
+      }
     }
   }
   for (int r = 0; r < RB; ++r) {
     for (int c = 0; c < CB; ++c) {
-      float sum = HSum(acc[r][c]);
+      float sum = HSum(_mm256_add_ps(acc0[r][c], acc1[r][c]));
       const uint8_t* wr = w + static_cast<uint64_t>(r) * w_stride;
       const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
       for (int64_t j = i; j < n; ++j) sum += ScalarAt<kF16>(wr, j) * ScalarAt<kF16>(ac, j);
@@ -289,13 +318,12 @@ template <bool kF16, int RB>
 void RowBlockF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride, int nc, float* out,
                int64_t ldo) {
   int c = 0;
-  for (; c + 4 <= nc; c += 4) {
-    MicroTileF<kF16, RB, 4>(n, w, w_stride, a + static_cast<uint64_t>(c) * a_stride, a_stride, out + c * ldo, ldo);
+  for (; c + 3 <= nc; c += 3) {
+    MicroTileF<kF16, RB, 3>(n, w, w_stride, a + static_cast<uint64_t>(c) * a_stride, a_stride, out + c * ldo, ldo);
   }
   const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
   float* oc = out + c * ldo;
   switch (nc - c) {
-    case 3: MicroTileF<kF16, RB, 3>(n, w, w_stride, ac, a_stride, oc, ldo); break;
     case 2: MicroTileF<kF16, RB, 2>(n, w, w_stride, ac, a_stride, oc, ldo); break;
     case 1: MicroTileF<kF16, RB, 1>(n, w, w_stride, ac, a_stride, oc, ldo); break;
     default: break;
@@ -306,12 +334,10 @@ template <bool kF16>
 void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a, uint64_t a_stride, int nc,
                float* out, int64_t ldo) {
   int r = 0;
-  for (; r + 3 <= nr; r += 3) {
-    RowBlockF<kF16, 3>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
+  for (; r + 2 <= nr; r += 2) {
+    RowBlockF<kF16, 2>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
   }
-  const uint8_t* wr = w + static_cast<uint64_t>(r) * w_stride;
-  if (nr - r == 2) RowBlockF<kF16, 2>(n, wr, w_stride, a, a_stride, nc, out + r, ldo);
-  if (nr - r == 1) RowBlockF<kF16, 1>(n, wr, w_stride, a, a_stride, nc, out + r, ldo);
+  if (nr - r == 1) RowBlockF<kF16, 1>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
 }
 
 template <bool kBF16>

@@ -436,14 +436,14 @@ TEST(Server, ImagesAndAudioInChatRequests) {
   auto chat = [&](json content) {
     return json{{"messages", {{{"role", "user"}, {"content", std::move(content)}}}}, {"max_tokens", 2}, {"seed", 1}};
   };
-  json a = Post(*r.client, "/v1/chat/completions", chat({image, text}));
+  json a = Post(*r.client, "/v1/chat/completions", chat(json::array({image, text})));
   const int64_t with_image = a["usage"]["prompt_tokens"].get<int64_t>();
-  json plain = Post(*r.client, "/v1/chat/completions", chat({text}));
+  json plain = Post(*r.client, "/v1/chat/completions", chat(json::array({text})));
   EXPECT_EQ(with_image, plain["usage"]["prompt_tokens"].get<int64_t>() + 64 + 2);  // 8x8 pooled grid + wrappers
-  json b = Post(*r.client, "/v1/chat/completions", chat({audio, image, text}));
+  json b = Post(*r.client, "/v1/chat/completions", chat(json::array({audio, image, text})));
   EXPECT_EQ(b["usage"]["prompt_tokens"].get<int64_t>(), with_image + 25 + 2);  // 1 s of audio: 25 tokens
   // Streaming works with media too.
-  auto res = r.client->Post("/v1/chat/completions", [&] { json c = chat({image, text}); c["stream"] = true; return c.dump(); }(),
+  auto res = r.client->Post("/v1/chat/completions", [&] { json c = chat(json::array({image, text})); c["stream"] = true; return c.dump(); }(),
                             "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
@@ -454,13 +454,13 @@ TEST(Server, ImagesAndAudioInChatRequests) {
     const char* role;
     const char* code;
   } bad[] = {
-      {{{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,@@@"}}}}}, "user", "invalid_image"},
-      {{{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + Base64("hello")}}}}}, "user", "invalid_image"},
-      {{{{"type", "image_url"}, {"image_url", {{"url", "https://example.com/cat.png"}}}}}, "user", "remote_media_disabled"},
-      {{{{"type", "image_url"}, {"image_url", {{"url", "file:///etc/passwd"}}}}}, "user", "invalid_image"},
-      {{{{"type", "image_url"}}}, "user", "missing_field"},
-      {{{{"type", "input_audio"}, {"input_audio", {{"data", Base64(Bmp())}}}}}, "user", "invalid_audio"},
-      {{image}, "system", nullptr},
+      {json::array({{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,@@@"}}}}}), "user", "invalid_image"},
+      {json::array({{{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + Base64("hello")}}}}}), "user", "invalid_image"},
+      {json::array({{{"type", "image_url"}, {"image_url", {{"url", "https://example.com/cat.png"}}}}}), "user", "remote_media_disabled"},
+      {json::array({{{"type", "image_url"}, {"image_url", {{"url", "file:///etc/passwd"}}}}}), "user", "invalid_image"},
+      {json::array({{{"type", "image_url"}}}), "user", "missing_field"},
+      {json::array({{{"type", "input_audio"}, {"input_audio", {{"data", Base64(Bmp())}}}}}), "user", "invalid_audio"},
+      {json::array({image}), "system", nullptr},
   };
   for (const Bad& c : bad) {
     json req = {{"messages", {{{"role", c.role}, {"content", c.content}}}}, {"max_tokens", 2}};
@@ -474,10 +474,10 @@ TEST(Server, ImagesAndAudioInChatRequests) {
   json many = chat(json::array());
   for (int i = 0; i < 9; ++i) many["messages"][0]["content"].push_back(image);
   Post(*r.client, "/v1/chat/completions", many, 400);
-  EXPECT_EQ(Post(*r.client, "/v1/chat/completions", chat({image, text}))["usage"]["prompt_tokens"], with_image);
+  EXPECT_EQ(Post(*r.client, "/v1/chat/completions", chat(json::array({image, text})))["usage"]["prompt_tokens"], with_image);
   // A server without a projector refuses media politely.
   Running plain_server = Start(ServerOptions{});
-  json e = Post(*plain_server.client, "/v1/chat/completions", chat({image, text}), 400);
+  json e = Post(*plain_server.client, "/v1/chat/completions", chat(json::array({image, text})), 400);
   EXPECT_NE(e["error"]["message"].get<std::string>().find("--mmproj"), std::string::npos);
 }
 

@@ -58,6 +58,11 @@ struct KernelTable {
   void (*gelu_tanh_mul)(int64_t n, const float* gate, const float* up, float* out) = nullptr;
   // x = softmax(x), in place (max-subtracted).
   void (*softmax)(int64_t n, float* x) = nullptr;
+  // C[m][n] = Σ_k A[m][k] · B[k][n] for m < M, n < N (row-major, leading dimensions lda, ldb,
+  // ldc): the f32 "NN" GEMM of the encoders' attention (Q·Kᵀ with Kᵀ stored, P·V), where the
+  // contraction is short (head size) or the outputs are few, so broadcasts beat dot products.
+  void (*sgemm_nn)(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                   float* C, int64_t ldc) = nullptr;
   // y = cap * tanh(y / cap), in place (final logit soft-capping).
   void (*softcap)(int64_t n, float cap, float* y) = nullptr;
 

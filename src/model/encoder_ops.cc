@@ -92,36 +92,34 @@ void EncoderOps::LayerNormRows(const float* x, const float* weight, const float*
 
 void EncoderOps::FullAttention(const float* q, const float* k, const float* v, int64_t n, int n_head, int d,
                                float scale, float* out) {
-  // Per head, as two matrix products through the GEMM kernels: S = Q·Kᵀ over blocks of
-  // queries (memory O(block × n)), row softmax, then O = S·V with Vᵀ as the "weights".
+  // Per head, as two NN GEMMs over blocks of queries (memory O(block × n)): S = Q·Kᵀ with Kᵀ
+  // stored [d, n], row softmax, then O = S·V with V stored [n, d].
   const int64_t stride = static_cast<int64_t>(n_head) * d;
   const int64_t block = std::min<int64_t>(n, 256);
   const size_t nd = static_cast<size_t>(n) * static_cast<size_t>(d);
-  head_k_.resize(nd);
-  head_vt_.resize(nd);
+  head_kt_.resize(nd);
+  head_v_.resize(nd);
   head_q_.resize(static_cast<size_t>(block * d));
-  head_o_.resize(static_cast<size_t>(block * d));
   scores_.resize(static_cast<size_t>(block * n));
+  constexpr int64_t kRows = 8;  // query rows per task
   for (int h = 0; h < n_head; ++h) {
     ForRows(n, [&](int64_t j) {
-      std::copy_n(k + j * stride + h * d, d, head_k_.data() + j * d);
-      for (int i = 0; i < d; ++i) head_vt_[static_cast<size_t>(i) * static_cast<size_t>(n) + static_cast<size_t>(j)] = v[j * stride + h * d + i];
+      for (int i = 0; i < d; ++i) head_kt_[static_cast<size_t>(i) * static_cast<size_t>(n) + static_cast<size_t>(j)] = k[j * stride + h * d + i];
+      std::copy_n(v + j * stride + h * d, d, head_v_.data() + j * d);
     });
-    const kernels::WeightMatrix km{DType::kF32, reinterpret_cast<const uint8_t*>(head_k_.data()), n, d,
-                                   static_cast<uint64_t>(d) * sizeof(float)};
-    const kernels::WeightMatrix vm{DType::kF32, reinterpret_cast<const uint8_t*>(head_vt_.data()), d, n,
-                                   static_cast<uint64_t>(n) * sizeof(float)};
     for (int64_t q0 = 0; q0 < n; q0 += block) {
       const int64_t qb = std::min(block, n - q0);
       for (int64_t t = 0; t < qb; ++t) std::copy_n(q + (q0 + t) * stride + h * d, d, head_q_.data() + t * d);
-      kernels::MatMul(k_, pool_, km, head_q_.data(), d, qb, scores_.data(), n, &mm_);
-      ForRows(qb, [&](int64_t t) {
-        float* row = scores_.data() + t * n;
-        if (scale != 1.0f) k_.scale_f32(n, scale, row);
-        k_.softmax(n, row);
+      ForRows((qb + kRows - 1) / kRows, [&](int64_t task) {
+        const int64_t r0 = task * kRows, rows = std::min(kRows, qb - r0);
+        float* s = scores_.data() + r0 * n;
+        k_.sgemm_nn(rows, n, d, head_q_.data() + r0 * d, d, head_kt_.data(), n, s, n);
+        for (int64_t t = 0; t < rows; ++t) {
+          if (scale != 1.0f) k_.scale_f32(n, scale, s + t * n);
+          k_.softmax(n, s + t * n);
+        }
+        k_.sgemm_nn(rows, d, n, s, n, head_v_.data(), d, out + (q0 + r0) * stride + h * d, stride);
       });
-      kernels::MatMul(k_, pool_, vm, scores_.data(), n, qb, head_o_.data(), d, &mm_);
-      for (int64_t t = 0; t < qb; ++t) std::copy_n(head_o_.data() + t * d, d, out + (q0 + t) * stride + h * d);
     }
   }
 }

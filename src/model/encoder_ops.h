@@ -1,7 +1,7 @@
 // Building blocks shared by the vision and audio encoders: clippable linears (spec
 // gemma4-multimodal.md §3.7), matrix products through the kernel table and thread pool,
-// row-wise norms, and full (bidirectional) attention computed per head as GEMMs over blocks of
-// queries, so memory stays O(block × keys) however many patches an image has.
+// row-wise norms, and full (bidirectional) attention computed per head as NN GEMMs over blocks
+// of queries, so memory stays O(block × keys) however many patches an image has.
 //
 // EncoderOps borrows the kernel table and pool and owns reusable scratch buffers; one
 // instance per encoder call chain, not thread-safe. Model code: no SIMD here, only kernels.
@@ -73,7 +73,7 @@ class EncoderOps {
   kernels::MatMulScratch mm_;
   std::vector<float> clamped_;
   std::vector<float> scores_;  // [query block][keys]
-  std::vector<float> head_k_, head_vt_, head_q_, head_o_;  // one head, contiguous
+  std::vector<float> head_kt_, head_v_, head_q_;  // one head: Kᵀ [d, n], V [n, d], Q block
 };
 
 }  // namespace pocket

@@ -130,6 +130,40 @@ TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
   }
 }
 
+TEST_P(IsaTest, ActivationEncodersMatchScalarBitExactly) {
+  const KernelTable& ref = *KernelsFor(Isa::kScalar);
+  std::vector<float> x = RandomVector(512, 21);
+  // A block whose scale is exactly 1 with values on .5 ties (roundf rounds them away from 0).
+  const float ties[] = {127.0f, 63.5f, -63.5f, 0.5f, -0.5f, 1.5f, -2.5f, 0.49999997f, -0.49999997f, 0.0f};
+  for (size_t i = 0; i < std::size(ties); ++i) x[i] = ties[i];
+  for (size_t i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block
+  for (DType act : {DType::kQ8_0, DType::kQ8_K, DType::kF16, DType::kBF16, DType::kF32}) {
+    SCOPED_TRACE(DTypeName(act));
+    EXPECT_EQ(Encode(K(), act, x, 2, 256), Encode(ref, act, x, 2, 256));
+  }
+}
+
+TEST_P(IsaTest, SgemmMatchesScalar) {
+  for (auto [M, N, Kd] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {4, 16, 64}, {7, 37, 64}, {13, 64, 300}, {256, 100, 16}}) {
+    SCOPED_TRACE(std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(Kd));
+    const std::vector<float> a = RandomVector(M * (Kd + 3), 11), b = RandomVector(Kd * (N + 5), 12);
+    std::vector<float> c(static_cast<size_t>(M * (N + 2)), -1.0f), c1 = c;
+    K().sgemm_nn(M, N, Kd, a.data(), Kd + 3, b.data(), N + 5, c.data(), N + 2);
+    Ref().sgemm_nn(M, N, Kd, a.data(), Kd + 3, b.data(), N + 5, c1.data(), N + 2);
+    for (size_t i = 0; i < c.size(); ++i) {
+      double exact = 0;
+      const int64_t m = static_cast<int64_t>(i) / (N + 2), n = static_cast<int64_t>(i) % (N + 2);
+      if (n >= N) {
+        EXPECT_EQ(c[i], -1.0f);  // outside the output: untouched
+        continue;
+      }
+      for (int64_t k = 0; k < Kd; ++k) exact += static_cast<double>(a[static_cast<size_t>(m * (Kd + 3) + k)]) * b[static_cast<size_t>(k * (N + 5) + n)];
+      EXPECT_NEAR(c[i], exact, 1e-4 * (1 + std::fabs(exact)));
+      EXPECT_NEAR(c[i], c1[i], 1e-4 * (1 + std::fabs(exact)));
+    }
+  }
+}
+
 TEST_P(IsaTest, VectorOps) {
   const int64_t n = 1000 + 3;
   const std::vector<float> x = RandomVector(n, 1, 2.0f), w = RandomVector(n, 2),

@@ -170,6 +170,19 @@ constexpr int Id(DType t) { return static_cast<int>(t); }
 
 }  // namespace
 
+void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+             int64_t ldc) {
+  for (int64_t m = 0; m < M; ++m) {
+    float* c = C + m * ldc;
+    for (int64_t n = 0; n < N; ++n) c[n] = 0.0f;
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = A[m * lda + k];
+      const float* b = B + k * ldb;
+      for (int64_t n = 0; n < N; ++n) c[n] += a * b[n];
+    }
+  }
+}
+
 void FillScalarKernels(KernelTable* t) {
   t->isa = Isa::kScalar;
   t->vec_dot[Id(DType::kF32)] = VecDotF32;
@@ -194,6 +207,7 @@ void FillScalarKernels(KernelTable* t) {
   t->quantize_act[Id(DType::kQ8_0)] = QuantizeQ8_0;
   t->quantize_act[Id(DType::kQ8_K)] = QuantizeQ8_K;
   t->dot_f32 = DotF32;
+  t->sgemm_nn = SgemmNN;
   t->axpy_f32 = AxpyF32;
   t->scale_f32 = ScaleF32;
   t->add_f32 = AddF32;

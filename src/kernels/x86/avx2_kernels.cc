@@ -340,6 +340,88 @@ void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uin
   if (nr - r == 1) RowBlockF<kF16, 1>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
 }
 
+// f32 NN GEMM: micro-tiles of MR rows x 16 columns (8 accumulators at MR = 4); each step
+// loads two vectors of B and broadcasts one A element per row.
+template <int MR>
+void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  int64_t n = 0;
+  for (; n + 16 <= N; n += 16) {
+    __m256 acc[MR][2];
+    for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) {
+      const __m256 b0 = _mm256_loadu_ps(B + k * ldb + n), b1 = _mm256_loadu_ps(B + k * ldb + n + 8);
+      for (int r = 0; r < MR; ++r) {
+        const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+        acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < MR; ++r) {
+      _mm256_storeu_ps(C + r * ldc + n, acc[r][0]);
+      _mm256_storeu_ps(C + r * ldc + n + 8, acc[r][1]);
+    }
+  }
+  for (; n < N; ++n) {
+    for (int r = 0; r < MR; ++r) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < K; ++k) s = std::fma(A[r * lda + k], B[k * ldb + n], s);
+      C[r * ldc + n] = s;
+    }
+  }
+}
+
+void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+             int64_t ldc) {
+  int64_t m = 0;
+  for (; m + 4 <= M; m += 4) SgemmMicro<4>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+  switch (M - m) {
+    case 3: SgemmMicro<3>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
+    case 2: SgemmMicro<2>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
+    case 1: SgemmMicro<1>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
+    default: break;
+  }
+}
+
+// Q8_0 activation encoding, bit-identical with the scalar quantizer: the same amax / 127
+// scale and its reciprocal, and rounding half away from zero as roundf does (not the ties-to-
+// even of _mm256_round_ps).
+inline __m256 RoundHalfAway(__m256 x) {
+  const __m256 t = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+  const __m256 frac = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(x, t));
+  const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+  return _mm256_add_ps(t, _mm256_and_ps(up, _mm256_or_ps(_mm256_set1_ps(1.0f), sign)));
+}
+
+void QuantizeQ8_0Avx2(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_0*>(dst);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    __m256 v[4];
+    __m256 m = _mm256_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      v[j] = _mm256_loadu_ps(x + 8 * j);
+      m = _mm256_max_ps(m, _mm256_and_ps(v[j], abs_mask));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const float d = amax / 127;
+    const float id = d != 0.f ? 1.0f / d : 0.0f;
+    y[b].d = F32ToF16(d);
+    const __m256 vid = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int j = 0; j < 4; ++j) q[j] = _mm256_cvtps_epi32(RoundHalfAway(_mm256_mul_ps(v[j], vid)));
+    // Pack 32 int32 -> 32 int8 in order (packs work per 128-bit lane; fix the order after).
+    const __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
+    const __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i p = _mm256_packs_epi16(p01, p23);
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), p);
+  }
+}
+
 template <bool kBF16>
 float KvDot16(int64_t n, const float* q, const void* k) {
   const auto* x = static_cast<const uint16_t*>(k);
@@ -539,6 +621,8 @@ void FillAvx2Kernels(KernelTable* t) {
   t->gemm_tile[Id(DType::kF32)] = GemmTileF<false>;
   t->gemm_tile[Id(DType::kF16)] = GemmTileF<true>;
   t->dot_f32 = DotF32;
+  t->sgemm_nn = SgemmNN;
+  t->quantize_act[Id(DType::kQ8_0)] = QuantizeQ8_0Avx2;
   t->axpy_f32 = AxpyF32;
   t->scale_f32 = ScaleF32;
   t->add_f32 = AddF32;

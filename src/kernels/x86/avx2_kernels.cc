@@ -115,56 +115,84 @@ float VecDotLegacy(int64_t n, const void* w, const void* a) {
 
 // GEMM tile for Q8_0/Q4_0 weights: each weight block is unpacked once and used for up to
 // four activation rows.
+// Unpacks block b of a Q4_0 / Q8_0 row into signed int8 and its f32 scale.
+template <bool kQ4>
+inline __m256i UnpackLegacy(const uint8_t* row, int64_t b, float* d) {
+  if constexpr (kQ4) {
+    const auto* x = reinterpret_cast<const BlockQ4_0*>(row) + b;
+    *d = HalfToFloat(x->d);
+    return LoadQ4_0(x);
+  } else {
+    const auto* x = reinterpret_cast<const BlockQ8_0*>(row) + b;
+    *d = HalfToFloat(x->d);
+    return LoadQ8(x->qs);
+  }
+}
+
+// GEMM tile for Q8_0/Q4_0 weights: two weight rows x four activation rows at a time, so each
+// unpacked weight block serves four activation blocks and each activation block (and its
+// scale) serves two weight rows. Per output the blocks are accumulated in order with one
+// accumulator, as in the one-row path.
 template <bool kQ4>
 void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a,
                     uint64_t a_stride, int nc, float* out, int64_t ldo) {
   const int64_t nb = n / 32;
-  for (int r = 0; r < nr; ++r) {
-    const uint8_t* wrow = w + static_cast<uint64_t>(r) * w_stride;
+  const __m256i ones = _mm256_set1_epi16(1);
+  auto dot = [&](__m256i ax, __m256i qw, const BlockQ8_0* yb) {
+    const __m256i sy = _mm256_sign_epi8(LoadQ8(yb->qs), qw);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
+  };
+  int r = 0;
+  for (; r + 2 <= nr; r += 2) {
+    const uint8_t* w0 = w + static_cast<uint64_t>(r) * w_stride;
+    const uint8_t* w1 = w0 + w_stride;
     int c = 0;
     for (; c + 4 <= nc; c += 4) {
-      const auto* y0 = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride);
-      const auto* y1 =
-          reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + 1) * a_stride);
-      const auto* y2 =
-          reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + 2) * a_stride);
-      const auto* y3 =
-          reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + 3) * a_stride);
-      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
-             acc3 = _mm256_setzero_ps();
+      const BlockQ8_0* y[4];
+      for (int j = 0; j < 4; ++j) y[j] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + j) * a_stride);
+      __m256 acc0[4], acc1[4];
+      for (int j = 0; j < 4; ++j) acc0[j] = acc1[j] = _mm256_setzero_ps();
       for (int64_t b = 0; b < nb; ++b) {
-        __m256i qw;
-        float dw;
-        if constexpr (kQ4) {
-          const auto* x = reinterpret_cast<const BlockQ4_0*>(wrow) + b;
-          qw = LoadQ4_0(x);
-          dw = HalfToFloat(x->d);
-        } else {
-          const auto* x = reinterpret_cast<const BlockQ8_0*>(wrow) + b;
-          qw = LoadQ8(x->qs);
-          dw = HalfToFloat(x->d);
+        float d0, d1;
+        const __m256i q0 = UnpackLegacy<kQ4>(w0, b, &d0), q1 = UnpackLegacy<kQ4>(w1, b, &d1);
+        const __m256i ax0 = _mm256_sign_epi8(q0, q0), ax1 = _mm256_sign_epi8(q1, q1);
+        for (int j = 0; j < 4; ++j) {
+          const float dy = HalfToFloat(y[j][b].d);
+          acc0[j] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * dy), dot(ax0, q0, &y[j][b]), acc0[j]);
+          acc1[j] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * dy), dot(ax1, q1, &y[j][b]), acc1[j]);
         }
-        // Hoist the sign of the weights once for all four activation rows.
-        const __m256i ax = _mm256_sign_epi8(qw, qw);
-        const __m256i ones = _mm256_set1_epi16(1);
-        auto dot = [&](const BlockQ8_0* yb) {
-          const __m256i sy = _mm256_sign_epi8(LoadQ8(yb->qs), qw);
-          return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
-        };
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y0[b].d)), dot(&y0[b]), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y1[b].d)), dot(&y1[b]), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y2[b].d)), dot(&y2[b]), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y3[b].d)), dot(&y3[b]), acc3);
       }
-      out[static_cast<int64_t>(c) * ldo + r] = HSum(acc0);
-      out[static_cast<int64_t>(c + 1) * ldo + r] = HSum(acc1);
-      out[static_cast<int64_t>(c + 2) * ldo + r] = HSum(acc2);
-      out[static_cast<int64_t>(c + 3) * ldo + r] = HSum(acc3);
+      for (int j = 0; j < 4; ++j) {
+        out[static_cast<int64_t>(c + j) * ldo + r] = HSum(acc0[j]);
+        out[static_cast<int64_t>(c + j) * ldo + r + 1] = HSum(acc1[j]);
+      }
     }
     for (; c < nc; ++c) {
       const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
-      out[static_cast<int64_t>(c) * ldo + r] =
-          kQ4 ? VecDotQ4_0(n, wrow, ac) : VecDotQ8_0(n, wrow, ac);
+      out[static_cast<int64_t>(c) * ldo + r] = kQ4 ? VecDotQ4_0(n, w0, ac) : VecDotQ8_0(n, w0, ac);
+      out[static_cast<int64_t>(c) * ldo + r + 1] = kQ4 ? VecDotQ4_0(n, w1, ac) : VecDotQ8_0(n, w1, ac);
+    }
+  }
+  for (; r < nr; ++r) {  // an odd last row
+    const uint8_t* wrow = w + static_cast<uint64_t>(r) * w_stride;
+    int c = 0;
+    for (; c + 4 <= nc; c += 4) {
+      __m256 acc[4];
+      for (int j = 0; j < 4; ++j) acc[j] = _mm256_setzero_ps();
+      for (int64_t b = 0; b < nb; ++b) {
+        float dw;
+        const __m256i qw = UnpackLegacy<kQ4>(wrow, b, &dw);
+        const __m256i ax = _mm256_sign_epi8(qw, qw);
+        for (int j = 0; j < 4; ++j) {
+          const auto* yb = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + j) * a_stride) + b;
+          acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(yb->d)), dot(ax, qw, yb), acc[j]);
+        }
+      }
+      for (int j = 0; j < 4; ++j) out[static_cast<int64_t>(c + j) * ldo + r] = HSum(acc[j]);
+    }
+    for (; c < nc; ++c) {
+      const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
+      out[static_cast<int64_t>(c) * ldo + r] = kQ4 ? VecDotQ4_0(n, wrow, ac) : VecDotQ8_0(n, wrow, ac);
     }
   }
 }

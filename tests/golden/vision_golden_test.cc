@@ -202,9 +202,12 @@ namespace pocket {
 namespace {
 
 // A prompt with an image end to end through the CLI on the golden tiny model + projector.
+// Every set: the ViT (E2B-style, causal image tokens) and the unified 12B-style embedder
+// (no PLE, so image tokens are bidirectional in sliding layers).
 TEST(VisionCli, RunAndChatWithAnImage) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  const std::string set = testing::GoldenDir() + "/vision/gemma4v_test1";
+  for (const std::string& set : VisionSets()) {
+  SCOPED_TRACE(set);
   const std::string model = set + "/text-model.gguf", mmproj = set + "/mmproj.gguf", image = set + "/test-1.jpeg";
   auto r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", image, "-p", "Describe this image.",
                                "-n", "4", "--temp", "0", "--stats"});
@@ -233,6 +236,7 @@ TEST(VisionCli, RunAndChatWithAnImage) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("image attached: 63 tokens"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("nonexistent.png"), std::string::npos) << r.out;
+  }
 }
 
 }  // namespace

@@ -9,7 +9,9 @@ namespace pocket {
 struct AudioClip {
   int sample_rate = 16000;
   std::vector<float> samples;  // mono
-  double seconds() const { return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0; }
+  double seconds() const {
+    return sample_rate > 0 ? static_cast<double>(samples.size()) / sample_rate : 0.0;
+  }
 };
 
 }  // namespace pocket

@@ -16,12 +16,14 @@ const std::vector<double>& MelFilters() {
   static const std::vector<double> filters = [] {
     std::vector<double> pts(kMelBins + 2);
     const double lo = HzToMel(0.0), hi = HzToMel(8000.0);
-    for (int i = 0; i < kMelBins + 2; ++i) pts[static_cast<size_t>(i)] = MelToHz(lo + (hi - lo) * i / (kMelBins + 1));
+    for (int i = 0; i < kMelBins + 2; ++i)
+      pts[static_cast<size_t>(i)] = MelToHz(lo + (hi - lo) * i / (kMelBins + 1));
     std::vector<double> w(static_cast<size_t>(kBins) * kMelBins, 0.0);
     for (int k = 0; k < kBins; ++k) {
       const double f = 8000.0 * k / (kBins - 1);
       for (int m = 0; m < kMelBins; ++m) {
-        const double fl = pts[static_cast<size_t>(m)], fc = pts[static_cast<size_t>(m) + 1], fr = pts[static_cast<size_t>(m) + 2];
+        const double fl = pts[static_cast<size_t>(m)], fc = pts[static_cast<size_t>(m) + 1],
+                     fr = pts[static_cast<size_t>(m) + 2];
         const double v = std::min((f - fl) / (fc - fl), (fr - f) / (fr - fc));
         w[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)] = std::max(0.0, v);
       }
@@ -35,7 +37,8 @@ const std::vector<double>& HannWindow() {
   static const std::vector<double> window = [] {
     std::vector<double> w(kFrame);
     for (int i = 0; i < kFrame; ++i) {
-      w[static_cast<size_t>(i)] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * M_PI * i / kFrame));  // float32 window
+      w[static_cast<size_t>(i)] =
+          static_cast<float>(0.5 - 0.5 * std::cos(2.0 * M_PI * i / kFrame));  // float32 window
     }
     return w;
   }();
@@ -57,7 +60,8 @@ void Fft(std::vector<std::complex<double>>* xp) {
     const double ang = -2.0 * M_PI / static_cast<double>(len);
     for (size_t i = 0; i < n; i += len) {
       for (size_t k = 0; k < len / 2; ++k) {
-        const std::complex<double> w(std::cos(ang * static_cast<double>(k)), std::sin(ang * static_cast<double>(k)));
+        const std::complex<double> w(std::cos(ang * static_cast<double>(k)),
+                                     std::sin(ang * static_cast<double>(k)));
         const std::complex<double> u = x[i + k], v = x[i + k + len / 2] * w;
         x[i + k] = u + v;
         x[i + k + len / 2] = u - v;
@@ -88,11 +92,14 @@ LogMel ComputeLogMel(const float* samples, int64_t n) {
       buf[static_cast<size_t>(i)] = s * win[static_cast<size_t>(i)];
     }
     Fft(&buf);
-    for (int k = 0; k < kBins; ++k) mag[static_cast<size_t>(k)] = std::abs(buf[static_cast<size_t>(k)]);
+    for (int k = 0; k < kBins; ++k)
+      mag[static_cast<size_t>(k)] = std::abs(buf[static_cast<size_t>(k)]);
     float* dst = out.data.data() + static_cast<size_t>(f) * kMelBins;
     for (int m = 0; m < kMelBins; ++m) {
       double sum = 0.0;
-      for (int k = 0; k < kBins; ++k) sum += mag[static_cast<size_t>(k)] * mel[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)];
+      for (int k = 0; k < kBins; ++k)
+        sum += mag[static_cast<size_t>(k)] *
+               mel[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)];
       dst[m] = static_cast<float>(std::log(sum + 1e-3));
     }
   }

@@ -16,8 +16,8 @@ inline constexpr int kMelBins = 128;
 inline constexpr int64_t kMaxAudioTokensPerChunk = 750;
 
 struct LogMel {
-  int64_t n_frames = 0;   // F
-  int64_t n_valid = 0;    // F_v: frames whose window ends inside the real audio
+  int64_t n_frames = 0;     // F
+  int64_t n_valid = 0;      // F_v: frames whose window ends inside the real audio
   std::vector<float> data;  // [n_frames][kMelBins], frame-major
 };
 

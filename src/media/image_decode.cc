@@ -1,17 +1,17 @@
 #include "media/image_decode.h"
 
-#include <csetjmp>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-#include <vector>
-
 #include <jpeglib.h>
 #include <libexif/exif-data.h>
 #include <png.h>
 #include <stb_image.h>
 #include <webp/decode.h>
 #include <webp/demux.h>
+
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 #include "base/mapped_file.h"
 #include "formats/weight_source.h"
@@ -43,7 +43,8 @@ int ExifOrientation(const uint8_t* data, size_t size) {
   if (ed == nullptr) return 1;
   int orientation = 1;
   if (ExifEntry* e = exif_data_get_entry(ed, EXIF_TAG_ORIENTATION)) {
-    if (e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->data != nullptr && e->size >= 2) {
+    if (e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->data != nullptr &&
+        e->size >= 2) {
       orientation = exif_get_short(e->data, exif_data_get_byte_order(ed));
     }
   }
@@ -86,7 +87,8 @@ Status DecodeJpeg(const uint8_t* data, size_t size, const std::string& what,
   jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
   jpeg_read_header(&cinfo, TRUE);
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m != nullptr; m = m->next) {
-    if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0) {
+    if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 &&
+        std::memcmp(m->data, "Exif\0\0", 6) == 0) {
       *orientation = ExifOrientation(m->data, m->data_length);
     }
   }
@@ -104,14 +106,16 @@ Status DecodeJpeg(const uint8_t* data, size_t size, const std::string& what,
   pixels = out->rgb.data();
   cmyk_row.resize(static_cast<size_t>(out->width) * 4);
   while (cinfo.output_scanline < cinfo.output_height) {
-    uint8_t* row = pixels + static_cast<size_t>(cinfo.output_scanline) * static_cast<size_t>(out->width) * 3;
+    uint8_t* row =
+        pixels + static_cast<size_t>(cinfo.output_scanline) * static_cast<size_t>(out->width) * 3;
     JSAMPROW rows[1] = {cmyk ? cmyk_row.data() : row};
     jpeg_read_scanlines(&cinfo, rows, 1);
     if (cmyk) {  // Adobe CMYK JPEGs store inverted values: R = C·K/255
       for (int x = 0; x < out->width; ++x) {
         const int k = cmyk_row[static_cast<size_t>(x) * 4 + 3];
         for (int c = 0; c < 3; ++c) {
-          row[x * 3 + c] = static_cast<uint8_t>(cmyk_row[static_cast<size_t>(x) * 4 + static_cast<size_t>(c)] * k / 255);
+          row[x * 3 + c] = static_cast<uint8_t>(
+              cmyk_row[static_cast<size_t>(x) * 4 + static_cast<size_t>(c)] * k / 255);
         }
       }
     }
@@ -170,7 +174,8 @@ Status DecodePng(const uint8_t* data, size_t size, const std::string& what,
   png_set_gray_to_rgb(png);
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  if (png_get_rowbytes(png, info) != static_cast<size_t>(w) * 3) png_error(png, "unexpected row layout");
+  if (png_get_rowbytes(png, info) != static_cast<size_t>(w) * 3)
+    png_error(png, "unexpected row layout");
   out->width = static_cast<int>(w);
   out->height = static_cast<int>(h);
   out->rgb.resize(static_cast<size_t>(w) * h * 3);
@@ -224,7 +229,8 @@ Status DecodeStb(const uint8_t* data, size_t size, const std::string& what, cons
   RETURN_IF_ERROR(CheckPixels(w, h, what, limits));
   std::unique_ptr<uint8_t, void (*)(void*)> pixels(
       stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 3), stbi_image_free);
-  if (!pixels) return DataLoss(StrFormat("%s: corrupt %s (%s)", what.c_str(), kind, stbi_failure_reason()));
+  if (!pixels)
+    return DataLoss(StrFormat("%s: corrupt %s (%s)", what.c_str(), kind, stbi_failure_reason()));
   out->width = w;
   out->height = h;
   out->rgb.assign(pixels.get(), pixels.get() + static_cast<size_t>(w) * static_cast<size_t>(h) * 3);
@@ -235,21 +241,29 @@ Status DecodeStb(const uint8_t* data, size_t size, const std::string& what, cons
 
 const char* ImageFormatName(ImageFormat f) {
   switch (f) {
-    case ImageFormat::kJpeg: return "JPEG";
-    case ImageFormat::kPng: return "PNG";
-    case ImageFormat::kWebp: return "WebP";
-    case ImageFormat::kBmp: return "BMP";
-    case ImageFormat::kGif: return "GIF";
-    default: return "unknown";
+    case ImageFormat::kJpeg:
+      return "JPEG";
+    case ImageFormat::kPng:
+      return "PNG";
+    case ImageFormat::kWebp:
+      return "WebP";
+    case ImageFormat::kBmp:
+      return "BMP";
+    case ImageFormat::kGif:
+      return "GIF";
+    default:
+      return "unknown";
   }
 }
 
 ImageFormat DetectImageFormat(const uint8_t* d, size_t n) {
   if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return ImageFormat::kJpeg;
   if (n >= 8 && std::memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0) return ImageFormat::kPng;
-  if (n >= 12 && std::memcmp(d, "RIFF", 4) == 0 && std::memcmp(d + 8, "WEBP", 4) == 0) return ImageFormat::kWebp;
+  if (n >= 12 && std::memcmp(d, "RIFF", 4) == 0 && std::memcmp(d + 8, "WEBP", 4) == 0)
+    return ImageFormat::kWebp;
   if (n >= 2 && d[0] == 'B' && d[1] == 'M') return ImageFormat::kBmp;
-  if (n >= 6 && (std::memcmp(d, "GIF87a", 6) == 0 || std::memcmp(d, "GIF89a", 6) == 0)) return ImageFormat::kGif;
+  if (n >= 6 && (std::memcmp(d, "GIF87a", 6) == 0 || std::memcmp(d, "GIF89a", 6) == 0))
+    return ImageFormat::kGif;
   return ImageFormat::kUnknown;
 }
 
@@ -265,16 +279,39 @@ RgbImage ApplyExifOrientation(const RgbImage& in, int o) {
     for (int x = 0; x < out.width; ++x) {
       int sx = x, sy = y;
       switch (o) {
-        case 2: sx = W - 1 - x; break;                      // mirror
-        case 3: sx = W - 1 - x; sy = H - 1 - y; break;      // rotate 180
-        case 4: sy = H - 1 - y; break;                      // flip
-        case 5: sx = y; sy = x; break;                      // transpose
-        case 6: sx = y; sy = H - 1 - x; break;              // rotate 90 clockwise
-        case 7: sx = W - 1 - y; sy = H - 1 - x; break;      // transverse
-        case 8: sx = W - 1 - y; sy = x; break;              // rotate 90 counter-clockwise
+        case 2:
+          sx = W - 1 - x;
+          break;  // mirror
+        case 3:
+          sx = W - 1 - x;
+          sy = H - 1 - y;
+          break;  // rotate 180
+        case 4:
+          sy = H - 1 - y;
+          break;  // flip
+        case 5:
+          sx = y;
+          sy = x;
+          break;  // transpose
+        case 6:
+          sx = y;
+          sy = H - 1 - x;
+          break;  // rotate 90 clockwise
+        case 7:
+          sx = W - 1 - y;
+          sy = H - 1 - x;
+          break;  // transverse
+        case 8:
+          sx = W - 1 - y;
+          sy = x;
+          break;  // rotate 90 counter-clockwise
       }
-      std::memcpy(&out.rgb[(static_cast<size_t>(y) * static_cast<size_t>(out.width) + static_cast<size_t>(x)) * 3],
-                  &in.rgb[(static_cast<size_t>(sy) * static_cast<size_t>(W) + static_cast<size_t>(sx)) * 3], 3);
+      std::memcpy(
+          &out.rgb[(static_cast<size_t>(y) * static_cast<size_t>(out.width) +
+                    static_cast<size_t>(x)) *
+                   3],
+          &in.rgb[(static_cast<size_t>(sy) * static_cast<size_t>(W) + static_cast<size_t>(sx)) * 3],
+          3);
     }
   }
   return out;
@@ -291,13 +328,24 @@ Result<RgbImage> DecodeImage(const uint8_t* data, size_t size, const std::string
   RgbImage img;
   int orientation = 1;
   switch (DetectImageFormat(data, size)) {
-    case ImageFormat::kJpeg: RETURN_IF_ERROR(DecodeJpeg(data, size, what, limits, &img, &orientation)); break;
-    case ImageFormat::kPng: RETURN_IF_ERROR(DecodePng(data, size, what, limits, &img, &orientation)); break;
-    case ImageFormat::kWebp: RETURN_IF_ERROR(DecodeWebp(data, size, what, limits, &img, &orientation)); break;
-    case ImageFormat::kBmp: RETURN_IF_ERROR(DecodeStb(data, size, what, "BMP", limits, &img)); break;
-    case ImageFormat::kGif: RETURN_IF_ERROR(DecodeStb(data, size, what, "GIF", limits, &img)); break;
+    case ImageFormat::kJpeg:
+      RETURN_IF_ERROR(DecodeJpeg(data, size, what, limits, &img, &orientation));
+      break;
+    case ImageFormat::kPng:
+      RETURN_IF_ERROR(DecodePng(data, size, what, limits, &img, &orientation));
+      break;
+    case ImageFormat::kWebp:
+      RETURN_IF_ERROR(DecodeWebp(data, size, what, limits, &img, &orientation));
+      break;
+    case ImageFormat::kBmp:
+      RETURN_IF_ERROR(DecodeStb(data, size, what, "BMP", limits, &img));
+      break;
+    case ImageFormat::kGif:
+      RETURN_IF_ERROR(DecodeStb(data, size, what, "GIF", limits, &img));
+      break;
     default:
-      return InvalidArgument(what + ": not an image pocket can read (supported: JPEG, PNG, WebP, BMP, GIF)");
+      return InvalidArgument(
+          what + ": not an image pocket can read (supported: JPEG, PNG, WebP, BMP, GIF)");
   }
   if (orientation != 1) img = ApplyExifOrientation(img, orientation);
   return img;

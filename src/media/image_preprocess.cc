@@ -75,7 +75,8 @@ RgbImage Horizontal(const RgbImage& in, int row0, int rows, int out_w, const Coe
   out.height = rows;
   out.rgb.resize(static_cast<size_t>(out_w) * static_cast<size_t>(rows) * 3);
   for (int y = 0; y < rows; ++y) {
-    const uint8_t* src = in.rgb.data() + static_cast<size_t>(row0 + y) * static_cast<size_t>(in.width) * 3;
+    const uint8_t* src =
+        in.rgb.data() + static_cast<size_t>(row0 + y) * static_cast<size_t>(in.width) * 3;
     uint8_t* dst = out.rgb.data() + static_cast<size_t>(y) * static_cast<size_t>(out_w) * 3;
     for (int x = 0; x < out_w; ++x) {
       const int32_t* k = co.weights.data() + static_cast<size_t>(x) * static_cast<size_t>(co.ksize);
@@ -98,11 +99,13 @@ RgbImage Vertical(const RgbImage& in, int out_h, const Coefficients& co, int shi
   out.rgb.resize(row * static_cast<size_t>(out_h));
   for (int y = 0; y < out_h; ++y) {
     const int32_t* k = co.weights.data() + static_cast<size_t>(y) * static_cast<size_t>(co.ksize);
-    const int first = co.first[static_cast<size_t>(y)] - shift, n = co.count[static_cast<size_t>(y)];
+    const int first = co.first[static_cast<size_t>(y)] - shift,
+              n = co.count[static_cast<size_t>(y)];
     uint8_t* dst = out.rgb.data() + static_cast<size_t>(y) * row;
     for (size_t i = 0; i < row; ++i) {
       int64_t ss = int64_t{1} << (kPrecisionBits - 1);
-      for (int j = 0; j < n; ++j) ss += int64_t{in.rgb[static_cast<size_t>(first + j) * row + i]} * k[j];
+      for (int j = 0; j < n; ++j)
+        ss += int64_t{in.rgb[static_cast<size_t>(first + j) * row + i]} * k[j];
       dst[i] = Clip8(ss);
     }
   }
@@ -115,8 +118,10 @@ Status CheckImageBudget(int budget) {
   for (int b : kImageBudgets) {
     if (b == budget) return Status::Ok();
   }
-  return InvalidArgument(StrFormat("image token budget %d is not one Gemma 4 accepts: use 70, 140, "
-                                   "280 (default), 560 or 1120", budget));
+  return InvalidArgument(
+      StrFormat("image token budget %d is not one Gemma 4 accepts: use 70, 140, "
+                "280 (default), 560 or 1120",
+                budget));
 }
 
 Result<ImageSize> TargetImageSize(int width, int height, int budget, int side_multiple) {
@@ -145,9 +150,11 @@ RgbImage ResizeBicubic(const RgbImage& in, int width, int height) {
   if (!need_v) return Horizontal(in, 0, in.height, width, Precompute(in.width, width));
   // Only the input rows the vertical pass reads go through the horizontal pass (as in PIL).
   const int first_row = cv.first[0];
-  const int last_row = cv.first[static_cast<size_t>(height - 1)] + cv.count[static_cast<size_t>(height - 1)];
+  const int last_row =
+      cv.first[static_cast<size_t>(height - 1)] + cv.count[static_cast<size_t>(height - 1)];
   if (!need_h) return Vertical(in, height, cv, 0);
-  const RgbImage tmp = Horizontal(in, first_row, last_row - first_row, width, Precompute(in.width, width));
+  const RgbImage tmp =
+      Horizontal(in, first_row, last_row - first_row, width, Precompute(in.width, width));
   return Vertical(tmp, height, cv, first_row);
 }
 
@@ -168,12 +175,15 @@ Result<PixelImage> PreprocessImage(const RgbImage& in, const ImagePreprocessOpti
   }
   if (o.keep_size) {
     if (in.width % o.side_multiple != 0 || in.height % o.side_multiple != 0) {
-      return InvalidArgument(StrFormat("--keep-size: the image is %dx%d, but both sides must be "
-                                       "multiples of %d", in.width, in.height, o.side_multiple));
+      return InvalidArgument(
+          StrFormat("--keep-size: the image is %dx%d, but both sides must be "
+                    "multiples of %d",
+                    in.width, in.height, o.side_multiple));
     }
     return ToPixels(in);
   }
-  ASSIGN_OR_RETURN(const ImageSize size, TargetImageSize(in.width, in.height, o.budget, o.side_multiple));
+  ASSIGN_OR_RETURN(const ImageSize size,
+                   TargetImageSize(in.width, in.height, o.budget, o.side_multiple));
   return ToPixels(ResizeBicubic(in, size.width, size.height));
 }
 

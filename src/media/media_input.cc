@@ -45,19 +45,22 @@ Result<MediaEmbedding> EncodeClip(const Mmproj& mm, Result<AudioClip> clip, cons
 
 Status CheckHasAudio(const Mmproj& mm, const std::string& what) {
   if (mm.has_audio()) return Status::Ok();
-  return InvalidArgument(what + ": the projector " + mm.source().path() + " cannot hear (no audio encoder)");
+  return InvalidArgument(what + ": the projector " + mm.source().path() +
+                         " cannot hear (no audio encoder)");
 }
 
 }  // namespace
 
-Result<MediaEmbedding> EncodeAudioBytes(const Mmproj& mm, const uint8_t* data, size_t size, const std::string& what,
-                                        const MediaOptions& o, ThreadPool* pool, std::vector<float>* mel) {
+Result<MediaEmbedding> EncodeAudioBytes(const Mmproj& mm, const uint8_t* data, size_t size,
+                                        const std::string& what, const MediaOptions& o,
+                                        ThreadPool* pool, std::vector<float>* mel) {
   RETURN_IF_ERROR(CheckHasAudio(mm, what));
   return EncodeClip(mm, DecodeAudio(data, size, what, o.audio_limits), what, pool, mel);
 }
 
-Result<MediaEmbedding> EncodeAudioFile(const Mmproj& mm, const std::string& path, const MediaOptions& o,
-                                       ThreadPool* pool, std::vector<float>* mel) {
+Result<MediaEmbedding> EncodeAudioFile(const Mmproj& mm, const std::string& path,
+                                       const MediaOptions& o, ThreadPool* pool,
+                                       std::vector<float>* mel) {
   RETURN_IF_ERROR(CheckHasAudio(mm, path));
   return EncodeClip(mm, LoadAudioFile(path, o.audio_limits), path, pool, mel);
 }

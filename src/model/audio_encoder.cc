@@ -14,10 +14,12 @@ size_t Sz(int64_t v) { return static_cast<size_t>(v); }
 double Softplus(double x) { return x > 30 ? x : std::log1p(std::exp(x)); }
 
 void SiluInPlace(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(x[i] / (1.0 + std::exp(-static_cast<double>(x[i]))));
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(x[i] / (1.0 + std::exp(-static_cast<double>(x[i]))));
 }
 
-Status BindFfn(Binder& b, const std::string& p, const std::string& suffix, int64_t D, int64_t F, AudioFfnWeights* f) {
+Status BindFfn(Binder& b, const std::string& p, const std::string& suffix, int64_t D, int64_t F,
+               AudioFfnWeights* f) {
   RETURN_IF_ERROR(b.Vector(p + "ffn_norm" + suffix + ".weight", D, &f->pre_norm));
   RETURN_IF_ERROR(b.Vector(p + "ffn_post_norm" + suffix + ".weight", D, &f->post_norm));
   RETURN_IF_ERROR(BindClippedLinear(b, p + "ffn_up" + suffix, F, D, &f->up));
@@ -27,7 +29,8 @@ Status BindFfn(Binder& b, const std::string& p, const std::string& suffix, int64
 
 // An optional per-dimension scale; HF stores the raw parameter (softplus at runtime), GGUF the
 // softplus already applied.
-Status BindSoftplusVector(Binder& b, const std::string& name, int64_t n, bool required, std::vector<float>* out) {
+Status BindSoftplusVector(Binder& b, const std::string& name, int64_t n, bool required,
+                          std::vector<float>* out) {
   RETURN_IF_ERROR(b.Vector(name, n, out, required));
   const TensorInfo* t = b.source().Find(name);
   if (t != nullptr && t->transform == TensorTransform::kSoftplus) {
@@ -52,7 +55,8 @@ Result<AudioWeights> AudioWeights::Bind(const WeightSource& ws, const AudioConfi
   RETURN_IF_ERROR(b.MatrixFlat("a.conv1d.1.weight", C1, C0 * 9, &w.conv1));
   RETURN_IF_ERROR(b.Vector("a.conv1d.0.norm.weight", C0, &w.conv0_norm));
   RETURN_IF_ERROR(b.Vector("a.conv1d.1.norm.weight", C1, &w.conv1_norm));
-  RETURN_IF_ERROR(b.Matrix("a.input_projection.weight", D, int64_t{c.n_mel / 4} * C1, &w.input_proj));
+  RETURN_IF_ERROR(
+      b.Matrix("a.input_projection.weight", D, int64_t{c.n_mel / 4} * C1, &w.input_proj));
   w.layers.resize(Sz(c.n_layer));
   const double ln2 = std::log(2.0);
   for (int il = 0; il < c.n_layer; ++il) {
@@ -88,9 +92,9 @@ Result<AudioWeights> AudioWeights::Bind(const WeightSource& ws, const AudioConfi
 
 // 3x3 stride-2 pad-1 convolution over [t][f][c_in] (rows with valid[t] == 0 read as zero),
 // then LayerNorm over channels (weight only) and ReLU; out is [t_out][f_out][c_out].
-void AudioEncoder::Conv(const float* in, int64_t t_in, int64_t f_in, int c_in, const ref::MatView& w,
-                        const std::vector<float>& norm, int c_out, const std::vector<uint8_t>& valid,
-                        std::vector<float>* out) {
+void AudioEncoder::Conv(const float* in, int64_t t_in, int64_t f_in, int c_in,
+                        const ref::MatView& w, const std::vector<float>& norm, int c_out,
+                        const std::vector<uint8_t>& valid, std::vector<float>* out) {
   const int64_t t_out = (t_in + 1) / 2, f_out = (f_in + 1) / 2, k = int64_t{c_in} * 9;
   out->assign(Sz(t_out * f_out * c_out), 0.0f);
   // im2col in blocks of output time steps (~8 MB of columns at a time).
@@ -129,10 +133,12 @@ void AudioEncoder::Ffn(const AudioFfnWeights& f, int64_t n) {
   ops_.Linear(f.down, ff_.data(), n, b_.data());
   ops_.RmsNormRows(b_.data(), f.post_norm.data(), n, D, c_.eps, b_.data());
   const float rw = static_cast<float>(c_.residual_weight);
-  ops_.ForRows(n, [&](int64_t t) { ops_.k().axpy_f32(D, rw, b_.data() + t * D, h_.data() + t * D); });
+  ops_.ForRows(n,
+               [&](int64_t t) { ops_.k().axpy_f32(D, rw, b_.data() + t * D, h_.data() + t * D); });
 }
 
-void AudioEncoder::Attention(const AudioLayerWeights& l, int64_t n, const std::vector<uint8_t>& valid) {
+void AudioEncoder::Attention(const AudioLayerWeights& l, int64_t n,
+                             const std::vector<uint8_t>& valid) {
   const int64_t D = c_.n_embd;
   const int nh = c_.n_head, d = c_.head_dim;
   const int past = c_.context_left - 1;  // keys t - past + 1 .. t are visible (δ < past)
@@ -185,7 +191,8 @@ void AudioEncoder::Attention(const AudioLayerWeights& l, int64_t n, const std::v
       std::fill(o, o + d, 0.0f);
       if (m == 0) continue;  // an invalid frame with no visible keys: its row is dropped later
       ops_.k().softmax(m, logits);
-      for (int j = 0; j < m; ++j) ops_.k().axpy_f32(d, logits[j], v_.data() + keys[j] * D + h * d, o);
+      for (int j = 0; j < m; ++j)
+        ops_.k().axpy_f32(d, logits[j], v_.data() + keys[j] * D + h * d, o);
     }
   });
   ops_.Linear(l.o, attn_.data(), n, a_.data());
@@ -198,10 +205,11 @@ void AudioEncoder::LightConv(const AudioLayerWeights& l, int64_t n) {
   const int K = c_.conv_kernel;
   ops_.RmsNormRows(h_.data(), l.conv_pre_norm.data(), n, D, c_.eps, a_.data());
   ops_.Linear(l.conv_start, a_.data(), n, ff_.data());  // [n, 2D]
-  ops_.ForRows(n, [&](int64_t t) {  // GLU: first half value, second half gate
+  ops_.ForRows(n, [&](int64_t t) {                      // GLU: first half value, second half gate
     const float* y = ff_.data() + t * 2 * D;
     float* g = b_.data() + t * D;
-    for (int64_t c = 0; c < D; ++c) g[c] = static_cast<float>(y[c] / (1.0 + std::exp(-static_cast<double>(y[D + c]))));
+    for (int64_t c = 0; c < D; ++c)
+      g[c] = static_cast<float>(y[c] / (1.0 + std::exp(-static_cast<double>(y[D + c]))));
   });
   ops_.ForRows(n, [&](int64_t t) {  // causal depthwise conv, left pad K-1
     float* z = a_.data() + t * D;
@@ -220,9 +228,12 @@ void AudioEncoder::LightConv(const AudioLayerWeights& l, int64_t n) {
   ops_.ForRows(n, [&](int64_t t) { ops_.k().add_f32(D, b_.data() + t * D, h_.data() + t * D); });
 }
 
-Status AudioEncoder::EncodeMel(const float* mel, int64_t n_frames, int64_t n_valid, std::vector<float>* out) {
-  if (c_.kind != AudioKind::kConformer) return InvalidArgument("this audio projector does not take mel features");
-  if (n_valid <= 0 || n_valid > n_frames) return InvalidArgument("audio is too short to encode (under 10 ms)");
+Status AudioEncoder::EncodeMel(const float* mel, int64_t n_frames, int64_t n_valid,
+                               std::vector<float>* out) {
+  if (c_.kind != AudioKind::kConformer)
+    return InvalidArgument("this audio projector does not take mel features");
+  if (n_valid <= 0 || n_valid > n_frames)
+    return InvalidArgument("audio is too short to encode (under 10 ms)");
   const int64_t D = c_.n_embd;
   std::vector<uint8_t> valid0(Sz(n_frames), 0);
   std::fill(valid0.begin(), valid0.begin() + n_valid, 1);
@@ -231,7 +242,8 @@ Status AudioEncoder::EncodeMel(const float* mel, int64_t n_frames, int64_t n_val
   const int64_t t1 = (n_frames + 1) / 2, f1 = (c_.n_mel + 1) / 2;
   std::vector<uint8_t> valid1(Sz(t1));
   for (int64_t t = 0; t < t1; ++t) valid1[Sz(t)] = valid0[Sz(2 * t)];
-  Conv(x1.data(), t1, f1, c_.sscp_channels0, w_.conv1, w_.conv1_norm, c_.sscp_channels1, valid1, &x2);
+  Conv(x1.data(), t1, f1, c_.sscp_channels0, w_.conv1, w_.conv1_norm, c_.sscp_channels1, valid1,
+       &x2);
   const int64_t n = (t1 + 1) / 2;
   std::vector<uint8_t> valid2(Sz(n));
   for (int64_t t = 0; t < n; ++t) valid2[Sz(t)] = valid1[Sz(2 * t)];
@@ -256,7 +268,8 @@ Status AudioEncoder::EncodeMel(const float* mel, int64_t n_frames, int64_t n_val
 }
 
 Status AudioEncoder::EncodeFrames(const float* samples, int64_t n, std::vector<float>* out) {
-  if (c_.kind != AudioKind::kUnified) return InvalidArgument("this audio projector does not take raw frames");
+  if (c_.kind != AudioKind::kUnified)
+    return InvalidArgument("this audio projector does not take raw frames");
   if (n <= 0) return InvalidArgument("audio has no samples");
   const int64_t fs = c_.frame_size, n_tok = (n + fs - 1) / fs;
   std::vector<float> frames(Sz(n_tok * fs), 0.0f);  // the last frame is zero-padded

@@ -32,19 +32,20 @@ struct AudioLayerWeights {
   ref::MatView k_rel;          // [D, D], not clipped
   std::vector<float> q_scale;  // softplus(per_dim_scale) · d_h^-0.5 / ln 2, [d_h]
   std::vector<float> k_scale;  // per_dim_k_scale (optional; else the constant ln(1+e)/ln 2)
-  std::vector<float> conv_pre_norm, conv_norm;  // LConv: before linear_start / after the depthwise conv
+  std::vector<float> conv_pre_norm,
+      conv_norm;  // LConv: before linear_start / after the depthwise conv
   ClippedLinear conv_start, conv_end;
   std::vector<float> conv_dw;  // [D][K]
 };
 
 struct AudioWeights {
-  ref::MatView conv0, conv1;   // [C0, 1·9], [C1, C0·9]
+  ref::MatView conv0, conv1;  // [C0, 1·9], [C1, C0·9]
   std::vector<float> conv0_norm, conv1_norm;
-  ref::MatView input_proj;     // [D, (n_mel/4)·C1]
+  ref::MatView input_proj;  // [D, (n_mel/4)·C1]
   std::vector<AudioLayerWeights> layers;
-  ref::MatView out_proj;       // [n_out, D]
+  ref::MatView out_proj;  // [n_out, D]
   std::vector<float> out_bias;
-  ref::MatView proj;           // [n_embd_text, n_out] (unified: [n_embd_text, frame])
+  ref::MatView proj;  // [n_embd_text, n_out] (unified: [n_embd_text, frame])
 
   static Result<AudioWeights> Bind(const WeightSource& ws, const AudioConfig& c);
 };

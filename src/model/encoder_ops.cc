@@ -39,8 +39,9 @@ Status BindClippedLinear(Binder& b, const std::string& prefix, int64_t rows, int
 
 void EncoderOps::MatMul(const ref::MatView& w, const float* x, int64_t n, float* y) {
   const uint64_t row_bytes = *RowBytes(w.t->type, w.cols);
-  const kernels::WeightMatrix m{w.t->type, w.t->data + static_cast<uint64_t>(w.row_offset) * row_bytes,
-                                w.rows, w.cols, row_bytes};
+  const kernels::WeightMatrix m{w.t->type,
+                                w.t->data + static_cast<uint64_t>(w.row_offset) * row_bytes, w.rows,
+                                w.cols, row_bytes};
   kernels::MatMul(k_, pool_, m, x, w.cols, n, y, w.rows, &mm_);
 }
 
@@ -90,8 +91,8 @@ void EncoderOps::LayerNormRows(const float* x, const float* weight, const float*
   });
 }
 
-void EncoderOps::FullAttention(const float* q, const float* k, const float* v, int64_t n, int n_head, int d,
-                               float scale, float* out) {
+void EncoderOps::FullAttention(const float* q, const float* k, const float* v, int64_t n,
+                               int n_head, int d, float scale, float* out) {
   // Per head, as two NN GEMMs over blocks of queries (memory O(block × n)): S = Q·Kᵀ with Kᵀ
   // stored [d, n], row softmax, then O = S·V with V stored [n, d].
   const int64_t stride = static_cast<int64_t>(n_head) * d;
@@ -104,12 +105,15 @@ void EncoderOps::FullAttention(const float* q, const float* k, const float* v, i
   constexpr int64_t kRows = 8;  // query rows per task
   for (int h = 0; h < n_head; ++h) {
     ForRows(n, [&](int64_t j) {
-      for (int i = 0; i < d; ++i) head_kt_[static_cast<size_t>(i) * static_cast<size_t>(n) + static_cast<size_t>(j)] = k[j * stride + h * d + i];
+      for (int i = 0; i < d; ++i)
+        head_kt_[static_cast<size_t>(i) * static_cast<size_t>(n) + static_cast<size_t>(j)] =
+            k[j * stride + h * d + i];
       std::copy_n(v + j * stride + h * d, d, head_v_.data() + j * d);
     });
     for (int64_t q0 = 0; q0 < n; q0 += block) {
       const int64_t qb = std::min(block, n - q0);
-      for (int64_t t = 0; t < qb; ++t) std::copy_n(q + (q0 + t) * stride + h * d, d, head_q_.data() + t * d);
+      for (int64_t t = 0; t < qb; ++t)
+        std::copy_n(q + (q0 + t) * stride + h * d, d, head_q_.data() + t * d);
       ForRows((qb + kRows - 1) / kRows, [&](int64_t task) {
         const int64_t r0 = task * kRows, rows = std::min(kRows, qb - r0);
         float* s = scores_.data() + r0 * n;

@@ -49,7 +49,8 @@ class EncoderOps {
   // Adds bias[cols] to every row of y[n, cols].
   void AddBias(const std::vector<float>& bias, int64_t n, int64_t cols, float* y);
   // RMSNorm of each row of width `cols` (weight may be null), in place allowed.
-  void RmsNormRows(const float* x, const float* weight, int64_t n, int64_t cols, double eps, float* y);
+  void RmsNormRows(const float* x, const float* weight, int64_t n, int64_t cols, double eps,
+                   float* y);
   // Mean-subtracting LayerNorm of each row (bias may be null), in place allowed.
   void LayerNormRows(const float* x, const float* weight, const float* bias, int64_t n,
                      int64_t cols, double eps, float* y);
@@ -72,7 +73,7 @@ class EncoderOps {
   ThreadPool* pool_;
   kernels::MatMulScratch mm_;
   std::vector<float> clamped_;
-  std::vector<float> scores_;  // [query block][keys]
+  std::vector<float> scores_;                     // [query block][keys]
   std::vector<float> head_kt_, head_v_, head_q_;  // one head: Kᵀ [d, n], V [n, d], Q block
 };
 

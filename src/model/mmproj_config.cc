@@ -42,8 +42,8 @@ Status ReadVision(const WeightSource& ws, VisionConfig* v) {
     if (pos == nullptr) return NotFound("tensor 'v.position_embd.weight' is missing");
     v->n_pos = pos->transform == TensorTransform::kUnifiedPosPermute ? pos->ne[2] : pos->ne[1];
     v->pool = static_cast<int>(md.GetIntOr(hp + "pooling_kernel_size", 3));
-    v->patch = static_cast<int>(md.GetIntOr(hp + "model_patch_size",
-                                            md.GetIntOr("clip.vision.patch_size", 16) * v->pool));
+    v->patch = static_cast<int>(
+        md.GetIntOr(hp + "model_patch_size", md.GetIntOr("clip.vision.patch_size", 16) * v->pool));
     v->ln_eps = md.GetDoubleOr(hp + "layer_norm_eps", 1e-5);
     v->eps = md.GetDoubleOr(hp + "rms_norm_eps", 1e-6);
   } else {
@@ -72,12 +72,13 @@ Status ReadVision(const WeightSource& ws, VisionConfig* v) {
           v->n_head, v->head_dim, (long long)v->n_embd));
     }
     if (v->head_dim % 4 != 0) {
-      return InvalidArgument(StrFormat("vision encoder: head size %d is not a multiple of 4 (2-D RoPE)",
-                                       v->head_dim));
+      return InvalidArgument(
+          StrFormat("vision encoder: head size %d is not a multiple of 4 (2-D RoPE)", v->head_dim));
     }
   }
   if (v->n_embd <= 0 || v->n_pos <= 0 || v->patch <= 0 || v->pool <= 0) {
-    return InvalidArgument("vision projector: could not determine its width, position table or patch size");
+    return InvalidArgument(
+        "vision projector: could not determine its width, position table or patch size");
   }
   return Status::Ok();
 }
@@ -114,7 +115,8 @@ Status ReadAudio(const WeightSource& ws, AudioConfig* a) {
   a->n_mel = static_cast<int>(md.GetIntOr("clip.audio.num_mel_bins", 128));
   a->n_out = OuterDim(ws, "a.pre_encode.out.weight");
   a->conv_kernel = static_cast<int>(md.GetIntOr(hp + "conv_kernel_size", 5));
-  if (const TensorInfo* dw = ws.Find("a.blk.0.conv_dw.weight")) a->conv_kernel = static_cast<int>(dw->ne[0]);
+  if (const TensorInfo* dw = ws.Find("a.blk.0.conv_dw.weight"))
+    a->conv_kernel = static_cast<int>(dw->ne[0]);
   a->chunk = static_cast<int>(md.GetIntOr(hp + "attention_chunk_size", 12));
   a->context_left = static_cast<int>(md.GetIntOr(hp + "attention_context_left", 13));
   a->logit_cap = md.GetDoubleOr(hp + "attention_logit_cap", 50.0);
@@ -125,9 +127,10 @@ Status ReadAudio(const WeightSource& ws, AudioConfig* a) {
                                      a->n_head, (long long)a->n_embd));
   }
   if (a->sscp_channels1 <= 0 || proj_in != static_cast<int64_t>(a->n_mel / 4) * a->sscp_channels1) {
-    return InvalidArgument(StrFormat(
-        "audio conformer: input projection takes %lld values, expected (%d mel bins / 4) x %d channels",
-        (long long)proj_in, a->n_mel, a->sscp_channels1));
+    return InvalidArgument(
+        StrFormat("audio conformer: input projection takes %lld values, expected (%d mel bins / 4) "
+                  "x %d channels",
+                  (long long)proj_in, a->n_mel, a->sscp_channels1));
   }
   if (a->chunk <= 0 || a->context_left < 1 || a->conv_kernel <= 0) {
     return InvalidArgument("audio conformer: invalid chunk/context/kernel sizes in the config");
@@ -139,17 +142,23 @@ Status ReadAudio(const WeightSource& ws, AudioConfig* a) {
 
 const char* VisionKindName(VisionKind k) {
   switch (k) {
-    case VisionKind::kEncoder: return "gemma4v";
-    case VisionKind::kUnified: return "gemma4uv";
-    default: return "none";
+    case VisionKind::kEncoder:
+      return "gemma4v";
+    case VisionKind::kUnified:
+      return "gemma4uv";
+    default:
+      return "none";
   }
 }
 
 const char* AudioKindName(AudioKind k) {
   switch (k) {
-    case AudioKind::kConformer: return "gemma4a";
-    case AudioKind::kUnified: return "gemma4ua";
-    default: return "none";
+    case AudioKind::kConformer:
+      return "gemma4a";
+    case AudioKind::kUnified:
+      return "gemma4ua";
+    default:
+      return "none";
   }
 }
 

@@ -22,16 +22,16 @@ const char* AudioKindName(AudioKind k);    // "gemma4a", "gemma4ua", "none"
 
 struct VisionConfig {
   VisionKind kind = VisionKind::kNone;
-  int64_t n_embd = 0;       // D: tower width (unified: embedder width)
+  int64_t n_embd = 0;  // D: tower width (unified: embedder width)
   int n_layer = 0;
   int n_head = 0;
   int head_dim = 0;
   int64_t n_ff = 0;
-  int64_t n_pos = 0;        // position-table entries per axis
-  int patch = 16;           // pixels per patch side (unified: 48 after the 3x3 merge)
-  int pool = 3;             // pooling kernel (encoder) or merge (unified)
-  double eps = 1e-6;        // RMSNorm eps
-  double ln_eps = 1e-5;     // unified LayerNorm eps
+  int64_t n_pos = 0;     // position-table entries per axis
+  int patch = 16;        // pixels per patch side (unified: 48 after the 3x3 merge)
+  int pool = 3;          // pooling kernel (encoder) or merge (unified)
+  double eps = 1e-6;     // RMSNorm eps
+  double ln_eps = 1e-5;  // unified LayerNorm eps
   double rope_theta = 100.0;
   bool standardize = false;
   int64_t n_embd_text = 0;  // projection output: the text model's width
@@ -40,21 +40,21 @@ struct VisionConfig {
 
 struct AudioConfig {
   AudioKind kind = AudioKind::kNone;
-  int64_t n_embd = 0;       // conformer width (unified: frame size 640)
+  int64_t n_embd = 0;  // conformer width (unified: frame size 640)
   int n_layer = 0;
   int n_head = 0;
   int head_dim = 0;
   int64_t n_ff = 0;
   int n_mel = 128;
   int sscp_channels0 = 128, sscp_channels1 = 32;
-  int64_t n_out = 0;        // output_proj width (1536 in E2B)
+  int64_t n_out = 0;  // output_proj width (1536 in E2B)
   int conv_kernel = 5;
   int chunk = 12;
-  int context_left = 13;    // attention_context_left (max past + 1)
+  int context_left = 13;  // attention_context_left (max past + 1)
   double logit_cap = 50.0;
   double residual_weight = 0.5;
   double eps = 1e-6;
-  int frame_size = 640;     // unified only
+  int frame_size = 640;  // unified only
   int64_t n_embd_text = 0;
 };
 

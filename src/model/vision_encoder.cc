@@ -82,15 +82,17 @@ Result<VisionWeights> VisionWeights::Bind(const WeightSource& ws, const VisionCo
 Result<int64_t> VisionEncoder::TokenCount(int width, int height) const {
   const int s = c_.side_multiple();
   if (width <= 0 || height <= 0 || width % s != 0 || height % s != 0) {
-    return InvalidArgument(StrFormat("image is %dx%d; the vision encoder needs both sides to be "
-                                     "positive multiples of %d (resize it, or drop --keep-size)",
-                                     width, height, s));
+    return InvalidArgument(
+        StrFormat("image is %dx%d; the vision encoder needs both sides to be "
+                  "positive multiples of %d (resize it, or drop --keep-size)",
+                  width, height, s));
   }
   // Position ids run over the patch grid (encoder) or the merged grid (unified).
   const int grid_w = width / c_.patch, grid_h = height / c_.patch;
   if (grid_w > c_.n_pos || grid_h > c_.n_pos) {
-    return InvalidArgument(StrFormat("image is %dx%d: %dx%d patches exceed the position table (%lld)",
-                                     width, height, grid_w, grid_h, (long long)c_.n_pos));
+    return InvalidArgument(
+        StrFormat("image is %dx%d: %dx%d patches exceed the position table (%lld)", width, height,
+                  grid_w, grid_h, (long long)c_.n_pos));
   }
   return static_cast<int64_t>(width / s) * (height / s);
 }
@@ -120,7 +122,8 @@ static void Patchify(const PixelImage& img, int patch, bool hwc, float mul, floa
     for (int c = 0; c < npw; ++c) {
       float* dst = x->data() + Sz(int64_t{r} * npw + c) * dim;
       for (int dy = 0; dy < patch; ++dy) {
-        const float* src = img.rgb.data() + (Sz(int64_t{r} * patch + dy) * Sz(img.width) + Sz(c) * Sz(patch)) * 3;
+        const float* src =
+            img.rgb.data() + (Sz(int64_t{r} * patch + dy) * Sz(img.width) + Sz(c) * Sz(patch)) * 3;
         for (int dx = 0; dx < patch; ++dx) {
           for (int ch = 0; ch < 3; ++ch) {
             const float v = src[dx * 3 + ch] * mul + add;
@@ -209,7 +212,8 @@ void VisionEncoder::Layer(const VisionLayerWeights& l, int64_t n) {
   });
 }
 
-void VisionEncoder::EncodeTower(const PixelImage& image, int npw, int nph, std::vector<float>* out) {
+void VisionEncoder::EncodeTower(const PixelImage& image, int npw, int nph,
+                                std::vector<float>* out) {
   const int64_t n = int64_t{npw} * nph, D = c_.n_embd, F = c_.n_ff;
   Patchify(image, c_.patch, w_.patch_hwc, 2.0f, -1.0f, &x_);  // model-side 2x - 1
   for (std::vector<float>* v : {&h_, &a_, &q_, &k_, &v_, &attn_, &o_}) v->resize(Sz(n * D));
@@ -259,7 +263,8 @@ void VisionEncoder::EncodeTower(const PixelImage& image, int npw, int nph, std::
   ops_.MatMul(w_.proj, pooled.data(), n_out, out->data());
 }
 
-void VisionEncoder::EncodeUnified(const PixelImage& image, int npw, int nph, std::vector<float>* out) {
+void VisionEncoder::EncodeUnified(const PixelImage& image, int npw, int nph,
+                                  std::vector<float>* out) {
   const int64_t n = int64_t{npw} * nph, D = c_.n_embd;
   const int64_t dim = int64_t{c_.patch} * c_.patch * 3;
   Patchify(image, c_.patch, w_.patch_hwc, 1.0f, 0.0f, &x_);  // no 2x - 1 on the unified path

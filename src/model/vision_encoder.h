@@ -30,16 +30,16 @@ struct VisionLayerWeights {
 };
 
 struct VisionWeights {
-  ref::MatView patch_embd;  // [D, patch·patch·3] in the order given by patch_hwc
-  bool patch_hwc = false;   // true: (dy, dx, channel) columns (HF); false: CHW (GGUF)
+  ref::MatView patch_embd;        // [D, patch·patch·3] in the order given by patch_hwc
+  bool patch_hwc = false;         // true: (dy, dx, channel) columns (HF); false: CHW (GGUF)
   std::vector<float> patch_bias;  // unified only
-  ref::MatView pos;         // 2·n_pos rows of D; row of (axis, p) per pos_axis_major
-  bool pos_axis_major = true;  // true: row axis·n_pos + p; false: p·2 + axis (HF unified)
+  ref::MatView pos;               // 2·n_pos rows of D; row of (axis, p) per pos_axis_major
+  bool pos_axis_major = true;     // true: row axis·n_pos + p; false: p·2 + axis (HF unified)
   std::vector<VisionLayerWeights> layers;
   std::vector<float> std_bias, std_scale;
   // Unified LayerNorms (LN1 in the patch layout).
   std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b, ln3_w, ln3_b;
-  ref::MatView proj;        // [n_embd_text, D]
+  ref::MatView proj;  // [n_embd_text, D]
 
   static Result<VisionWeights> Bind(const WeightSource& ws, const VisionConfig& c);
 };

@@ -27,8 +27,10 @@ Result<std::unique_ptr<Mmproj>> Mmproj::OpenForModel(const std::string& model_pa
   if (mmproj_path.empty()) {
     Result<std::unique_ptr<Mmproj>> own = FromSource(*model);
     if (!own.ok()) {
-      return InvalidArgument(model_path + ": has no vision/audio projector; pass its mmproj file "
-                             "with --mmproj (" + own.status().message() + ")");
+      return InvalidArgument(model_path +
+                             ": has no vision/audio projector; pass its mmproj file "
+                             "with --mmproj (" +
+                             own.status().message() + ")");
     }
     m = std::move(*own);
     m->owned_ = std::move(model);
@@ -75,8 +77,8 @@ Status Mmproj::CheckTextWidth(int64_t n_embd) const {
     if (w != 0 && w != n_embd) {
       return InvalidArgument(StrFormat(
           "%s: the projector outputs %lld-wide embeddings but the text model is %lld wide; "
-          "use the mmproj file made for this model", ws_->path().c_str(), (long long)w,
-          (long long)n_embd));
+          "use the mmproj file made for this model",
+          ws_->path().c_str(), (long long)w, (long long)n_embd));
     }
   }
   return Status::Ok();
@@ -90,7 +92,8 @@ Result<int64_t> Mmproj::ImageTokenCount(int width, int height) const {
 
 Result<MediaEmbedding> Mmproj::EncodeImage(const PixelImage& image, ThreadPool* pool) const {
   if (!has_vision()) {
-    return InvalidArgument(ws_->path() + ": this projector has no image encoder (it is audio-only)");
+    return InvalidArgument(ws_->path() +
+                           ": this projector has no image encoder (it is audio-only)");
   }
   std::lock_guard<std::mutex> lock(mu_);
   VisionEncoder enc(config_.vision, vision_, kernels::Kernels(), pool);
@@ -101,12 +104,15 @@ Result<MediaEmbedding> Mmproj::EncodeImage(const PixelImage& image, ThreadPool* 
   return e;
 }
 
-Result<MediaEmbedding> Mmproj::EncodeAudio(const AudioClip& clip, ThreadPool* pool, std::vector<float>* mel) const {
+Result<MediaEmbedding> Mmproj::EncodeAudio(const AudioClip& clip, ThreadPool* pool,
+                                           std::vector<float>* mel) const {
   if (!has_audio()) {
-    return InvalidArgument(ws_->path() + ": this projector has no audio encoder (the model does not hear)");
+    return InvalidArgument(ws_->path() +
+                           ": this projector has no audio encoder (the model does not hear)");
   }
   if (clip.sample_rate != 16000) {
-    return InvalidArgument(StrFormat("audio must be 16 kHz for the encoder, got %d Hz", clip.sample_rate));
+    return InvalidArgument(
+        StrFormat("audio must be 16 kHz for the encoder, got %d Hz", clip.sample_rate));
   }
   if (clip.samples.empty()) return InvalidArgument("audio has no samples");
   std::lock_guard<std::mutex> lock(mu_);
@@ -144,7 +150,8 @@ Result<MediaEmbedding> Mmproj::EncodeAudio(const AudioClip& clip, ThreadPool* po
       const int64_t nf = static_cast<int64_t>(m.size()) / kMelBins;
       for (int64_t f = 0; f < nf; ++f) {
         for (int b = 0; b < kMelBins; ++b) {
-          (*mel)[static_cast<size_t>(b * total_frames + f0 + f)] = m[static_cast<size_t>(f * kMelBins + b)];
+          (*mel)[static_cast<size_t>(b * total_frames + f0 + f)] =
+              m[static_cast<size_t>(f * kMelBins + b)];
         }
       }
       f0 += nf;

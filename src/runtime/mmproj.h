@@ -14,10 +14,10 @@
 
 #include "base/thread_pool.h"
 #include "formats/weight_source.h"
-#include "media/image.h"
-#include "model/mmproj_config.h"
 #include "media/audio.h"
+#include "media/image.h"
 #include "model/audio_encoder.h"
+#include "model/mmproj_config.h"
 #include "model/vision_encoder.h"
 
 namespace pocket {

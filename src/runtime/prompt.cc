@@ -49,9 +49,10 @@ Result<Prompt> ExpandMedia(const std::vector<int32_t>& ids, const std::vector<Me
     n_audio += id == t.audio;
   }
   if (n_image != images.size() || n_audio != audios.size()) {
-    return InvalidArgument(StrFormat("the prompt has %zu image and %zu audio placeholders but %zu images "
-                                     "and %zu audio clips were given", n_image, n_audio, images.size(),
-                                     audios.size()));
+    return InvalidArgument(
+        StrFormat("the prompt has %zu image and %zu audio placeholders but %zu images "
+                  "and %zu audio clips were given",
+                  n_image, n_audio, images.size(), audios.size()));
   }
   Prompt p;
   size_t next_image = 0, next_audio = 0;

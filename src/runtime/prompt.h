@@ -35,7 +35,9 @@ struct PromptMedia {
   int64_t offset = 0;
   int64_t n_tokens = 0;
   bool bidirectional = false;  // the item's tokens see each other in sliding layers
-  const float* row(int64_t i) const { return item.embedding->data.data() + (offset + i) * item.embedding->n_embd; }
+  const float* row(int64_t i) const {
+    return item.embedding->data.data() + (offset + i) * item.embedding->n_embd;
+  }
 };
 
 struct Prompt {

@@ -24,7 +24,8 @@ std::vector<std::string> AudioSets() {
     while (dirent* e = readdir(d)) {
       const std::string name = e->d_name;
       if (name[0] == '.') continue;
-      if (access((root + "/" + name + "/mmproj.gguf").c_str(), R_OK) == 0) sets.push_back(root + "/" + name);
+      if (access((root + "/" + name + "/mmproj.gguf").c_str(), R_OK) == 0)
+        sets.push_back(root + "/" + name);
     }
     closedir(d);
   }
@@ -63,10 +64,12 @@ const std::string& Scratch() {
 }
 std::string EmbOut() { return Scratch() + "/emb.f32"; }
 
-testing::CommandResult Embed(const std::string& set, const std::string& proj, const std::string& audio,
-                             std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"embed", "-m", set + "/text-model.gguf", "--mmproj", proj, "--audio", audio,
-                                   "--out", EmbOut(), "-t", "2"};
+testing::CommandResult Embed(const std::string& set, const std::string& proj,
+                             const std::string& audio, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"embed",    "-m",    set + "/text-model.gguf",
+                                   "--mmproj", proj,    "--audio",
+                                   audio,      "--out", EmbOut(),
+                                   "-t",       "2"};
   args.insert(args.end(), extra.begin(), extra.end());
   return testing::RunPocket(args);
 }
@@ -86,7 +89,8 @@ TEST(AudioGolden, EmbeddingsFromWavMatchJudgeFromGgufAndHf) {
     const json m = json::parse(testing::ReadFile(set + "/manifest.json"));
     const size_t width = m["n_embd"].get<size_t>();
     const bool hf_judge = Exists(set + "/embeddings_hf.f32");
-    const std::vector<float> want = testing::ReadF32(set + (hf_judge ? "/embeddings_hf.f32" : "/embeddings.f32"));
+    const std::vector<float> want =
+        testing::ReadF32(set + (hf_judge ? "/embeddings_hf.f32" : "/embeddings.f32"));
     for (const std::string& proj : {set + "/mmproj.gguf", set + "/hf"}) {
       SCOPED_TRACE(proj);
       const auto r = Embed(set, proj, set + "/pcm16k.wav");
@@ -109,7 +113,8 @@ TEST(AudioGolden, LogMelMatchesTransformers) {
     const std::string mel = testing::TempDir() + "/mel.f32";
     const auto r = Embed(set, set + "/mmproj.gguf", set + "/pcm16k.wav", {"--mel-out", mel});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    const std::vector<float> want = testing::ReadF32(set + "/mel_hf.f32"), got = testing::ReadF32(mel);
+    const std::vector<float> want = testing::ReadF32(set + "/mel_hf.f32"),
+                             got = testing::ReadF32(mel);
     ASSERT_EQ(got.size(), want.size());
     const Closeness c = Compare(got, want, want.size());
     EXPECT_LE(c.max_abs, 5e-3);
@@ -132,19 +137,21 @@ TEST(AudioGolden, OriginalFileDecodesCloseToReferencePcm) {
     Result<AudioClip> ref = LoadAudioFile(set + "/pcm16k.wav");
     ASSERT_TRUE(ref.ok());
     ASSERT_EQ(ref->samples.size(), m["pcm_samples"].get<size_t>());
-    EXPECT_NEAR(static_cast<double>(ours->samples.size()), static_cast<double>(ref->samples.size()), 16.0);
+    EXPECT_NEAR(static_cast<double>(ours->samples.size()), static_cast<double>(ref->samples.size()),
+                16.0);
     double best = -100;
     for (int lag = -4; lag <= 4; ++lag) {
       double sig = 0, err = 0;
       for (size_t i = 1000; i + 1000 < ref->samples.size(); ++i) {
-        const double d = ours->samples[static_cast<size_t>(static_cast<long>(i) + lag)] - ref->samples[i];
+        const double d =
+            ours->samples[static_cast<size_t>(static_cast<long>(i) + lag)] - ref->samples[i];
         sig += static_cast<double>(ref->samples[i]) * ref->samples[i];
         err += d * d;
       }
       best = std::max(best, 10 * std::log10(sig / err));
     }
-    std::printf("%s: decoded %zu samples (reference %zu), SNR %.1f dB at the best shift\n", set.c_str(),
-                ours->samples.size(), ref->samples.size(), best);
+    std::printf("%s: decoded %zu samples (reference %zu), SNR %.1f dB at the best shift\n",
+                set.c_str(), ours->samples.size(), ref->samples.size(), best);
     EXPECT_GT(best, 18.0);
   }
 }
@@ -158,7 +165,8 @@ TEST(AudioGolden, LongAudioIsEncodedInThirtySecondPasses) {
     Result<AudioClip> clip = LoadAudioFile(set + "/pcm16k.wav");
     ASSERT_TRUE(clip.ok());
     std::vector<float> long_audio;
-    while (long_audio.size() < 16000 * 65) long_audio.insert(long_audio.end(), clip->samples.begin(), clip->samples.end());
+    while (long_audio.size() < 16000 * 65)
+      long_audio.insert(long_audio.end(), clip->samples.begin(), clip->samples.end());
     long_audio.resize(16000 * 65);  // 65 s: passes of 30 + 30 + 5 s
     const std::string path = testing::TempDir() + "/long.wav";
     SF_INFO info;
@@ -176,9 +184,9 @@ TEST(AudioGolden, LongAudioIsEncodedInThirtySecondPasses) {
     // 750 + 750 + ceil(ceil(F_v/2)/2) for the last 5 s (F_v = 499: 125 tokens).
     EXPECT_EQ(testing::ReadF32(EmbOut()).size(), (750 + 750 + 125) * width);
     // Through run: three audio blocks in the prompt.
-    const auto run = testing::RunPocket({"run", "-m", set + "/text-model.gguf", "--mmproj", set + "/mmproj.gguf",
-                                         "--audio", path, "-p", "Transcribe.", "-n", "1", "--temp", "0", "--stats",
-                                         "-c", "2048"});
+    const auto run = testing::RunPocket({"run", "-m", set + "/text-model.gguf", "--mmproj",
+                                         set + "/mmproj.gguf", "--audio", path, "-p", "Transcribe.",
+                                         "-n", "1", "--temp", "0", "--stats", "-c", "2048"});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     EXPECT_NE(run.err.find("3 passes"), std::string::npos) << run.err;
     EXPECT_GT(std::stoi(run.err.substr(run.err.find("prompt ") + 7)), 1625 + 6);
@@ -190,12 +198,14 @@ TEST(AudioCli, RunChatAndErrors) {
   for (const std::string& set : AudioSets()) {
     SCOPED_TRACE(set);
     const std::string model = set + "/text-model.gguf", mmproj = set + "/mmproj.gguf";
-    auto r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--audio", set + "/test-2.mp3", "-p",
-                                 "Transcribe this audio.", "-n", "3", "--temp", "0", "--stats"});
+    auto r =
+        testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--audio", set + "/test-2.mp3",
+                            "-p", "Transcribe this audio.", "-n", "3", "--temp", "0", "--stats"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_GT(std::stoi(r.err.substr(r.err.find("prompt ") + 7)), 436);
-    r = testing::RunPocketWithInput({"chat", "-m", model, "--mmproj", mmproj, "-n", "2", "--temp", "0"},
-                                    "/audio " + set + "/pcm16k.wav\nWhat is said?\n/audio " + model + "\n");
+    r = testing::RunPocketWithInput(
+        {"chat", "-m", model, "--mmproj", mmproj, "-n", "2", "--temp", "0"},
+        "/audio " + set + "/pcm16k.wav\nWhat is said?\n/audio " + model + "\n");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("audio attached: 436 tokens"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("not audio"), std::string::npos) << r.out;

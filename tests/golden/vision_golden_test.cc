@@ -23,7 +23,8 @@ std::vector<std::string> VisionSets() {
     while (dirent* e = readdir(d)) {
       const std::string name = e->d_name;
       if (name[0] == '.') continue;
-      if (access((root + "/" + name + "/mmproj.gguf").c_str(), R_OK) == 0) sets.push_back(root + "/" + name);
+      if (access((root + "/" + name + "/mmproj.gguf").c_str(), R_OK) == 0)
+        sets.push_back(root + "/" + name);
     }
     closedir(d);
   }
@@ -80,8 +81,9 @@ TEST(VisionGolden, KeepSizeEmbeddingsMatchJudgeFromGgufAndHf) {
     const std::vector<float> want = testing::ReadF32(judge);
     for (const std::string& proj : {set + "/mmproj.gguf", set + "/hf"}) {
       SCOPED_TRACE(proj);
-      const std::vector<float> got = Embed({"-m", set + "/text-model.gguf", "--mmproj", proj, "--image",
-                                            set + "/preprocessed.png", "--keep-size", "-t", "2"});
+      const std::vector<float> got =
+          Embed({"-m", set + "/text-model.gguf", "--mmproj", proj, "--image",
+                 set + "/preprocessed.png", "--keep-size", "-t", "2"});
       ASSERT_EQ(got.size(), want.size());
       const Closeness c = Compare(got, want, width);
       EXPECT_LE(c.max_abs, 1e-4);
@@ -100,8 +102,9 @@ TEST(VisionGolden, EndToEndFromImageFileAtDefaultBudget) {
     const size_t width = m["n_embd"].get<size_t>();
     const std::vector<float> want = testing::ReadF32(set + "/embeddings_hf_b280.f32");
     for (const std::string& proj : {set + "/mmproj.gguf", set + "/hf"}) {
-      const std::vector<float> got = Embed({"-m", set + "/text-model.gguf", "--mmproj", proj, "--image",
-                                            set + "/" + m["input_file"].get<std::string>()});
+      const std::vector<float> got =
+          Embed({"-m", set + "/text-model.gguf", "--mmproj", proj, "--image",
+                 set + "/" + m["input_file"].get<std::string>()});
       ASSERT_EQ(got.size(), want.size());
       const Closeness c = Compare(got, want, width);
       EXPECT_LE(c.max_abs, 0.1);
@@ -116,7 +119,8 @@ TEST(VisionGolden, PreprocessingMatchesTransformersPil) {
   const json m = json::parse(testing::ReadFile(dir + "/manifest.json"));
   int checked = 0;
   for (const json& img : m["images"]) {
-    const std::string path = testing::GoldenDir() + "/vision/" + img["source_set"].get<std::string>() + "/" +
+    const std::string path = testing::GoldenDir() + "/vision/" +
+                             img["source_set"].get<std::string>() + "/" +
                              img["image"].get<std::string>();
     Result<RgbImage> decoded = LoadImageFile(path);
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
@@ -182,16 +186,17 @@ TEST(VisionCli, BadImagesGiveClearErrors) {
       {dir + "/really-a-jpeg.png", {"--image-tokens", "70"}, 0, ""},
   };
   for (const Case& c : cases) {
-    std::vector<std::string> args = {"embed", "-m", set + "/text-model.gguf", "--mmproj", set + "/mmproj.gguf",
-                                     "--image", c.file, "--out", dir + "/out.f32"};
+    std::vector<std::string> args = {
+        "embed", "-m",    set + "/text-model.gguf", "--mmproj", set + "/mmproj.gguf", "--image",
+        c.file,  "--out", dir + "/out.f32"};
     args.insert(args.end(), c.extra.begin(), c.extra.end());
     const auto r = testing::RunPocket(args);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.file << ": " << r.err;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
   }
   // A projector whose width is not the text model's is refused.
-  const auto r = testing::RunPocket({"embed", "-m", set + "/mmproj.gguf", "--image", set + "/preprocessed.png",
-                                     "--out", dir + "/out.f32"});
+  const auto r = testing::RunPocket({"embed", "-m", set + "/mmproj.gguf", "--image",
+                                     set + "/preprocessed.png", "--out", dir + "/out.f32"});
   EXPECT_EQ(r.exit_code, 1);
 }
 
@@ -207,35 +212,39 @@ namespace {
 TEST(VisionCli, RunAndChatWithAnImage) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
   for (const std::string& set : VisionSets()) {
-  SCOPED_TRACE(set);
-  const std::string model = set + "/text-model.gguf", mmproj = set + "/mmproj.gguf", image = set + "/test-1.jpeg";
-  auto r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", image, "-p", "Describe this image.",
-                               "-n", "4", "--temp", "0", "--stats"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  // 266 soft tokens (budget 280 for 640x488) + <|image> + <image|> + the chat text.
-  const size_t at = r.err.find("prompt ");
-  ASSERT_NE(at, std::string::npos) << r.err;
-  EXPECT_GT(std::stoi(r.err.substr(at + 7)), 268);
-  // A smaller budget gives fewer tokens; two images take both.
-  r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", image, "--image", image,
-                          "--image-tokens", "70", "-p", "Compare.", "-n", "2", "--temp", "0", "--stats"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const int two = std::stoi(r.err.substr(r.err.find("prompt ") + 7));
-  EXPECT_GT(two, 2 * 63 + 4);
-  EXPECT_LT(two, 268);
-  // Without a projector, or with a bad image: clear errors.
-  r = testing::RunPocket({"run", "-m", model, "--image", image, "-p", "x", "-n", "1"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--mmproj"), std::string::npos) << r.err;
-  r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", model, "-p", "x", "-n", "1"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("not an image"), std::string::npos) << r.err;
-  // Chat: /image attaches to the next message; a bad path is reported and the chat goes on.
-  r = testing::RunPocketWithInput({"chat", "-m", model, "--mmproj", mmproj, "-n", "2", "--temp", "0", "--image-tokens", "70"},
-                                  "/image " + image + "\nWhat is it?\n/image /nonexistent.png\nStill there?\n");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("image attached: 63 tokens"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("nonexistent.png"), std::string::npos) << r.out;
+    SCOPED_TRACE(set);
+    const std::string model = set + "/text-model.gguf", mmproj = set + "/mmproj.gguf",
+                      image = set + "/test-1.jpeg";
+    auto r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", image, "-p",
+                                 "Describe this image.", "-n", "4", "--temp", "0", "--stats"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // 266 soft tokens (budget 280 for 640x488) + <|image> + <image|> + the chat text.
+    const size_t at = r.err.find("prompt ");
+    ASSERT_NE(at, std::string::npos) << r.err;
+    EXPECT_GT(std::stoi(r.err.substr(at + 7)), 268);
+    // A smaller budget gives fewer tokens; two images take both.
+    r = testing::RunPocket({"run", "-m", model, "--mmproj", mmproj, "--image", image, "--image",
+                            image, "--image-tokens", "70", "-p", "Compare.", "-n", "2", "--temp",
+                            "0", "--stats"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const int two = std::stoi(r.err.substr(r.err.find("prompt ") + 7));
+    EXPECT_GT(two, 2 * 63 + 4);
+    EXPECT_LT(two, 268);
+    // Without a projector, or with a bad image: clear errors.
+    r = testing::RunPocket({"run", "-m", model, "--image", image, "-p", "x", "-n", "1"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("--mmproj"), std::string::npos) << r.err;
+    r = testing::RunPocket(
+        {"run", "-m", model, "--mmproj", mmproj, "--image", model, "-p", "x", "-n", "1"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("not an image"), std::string::npos) << r.err;
+    // Chat: /image attaches to the next message; a bad path is reported and the chat goes on.
+    r = testing::RunPocketWithInput(
+        {"chat", "-m", model, "--mmproj", mmproj, "-n", "2", "--temp", "0", "--image-tokens", "70"},
+        "/image " + image + "\nWhat is it?\n/image /nonexistent.png\nStill there?\n");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("image attached: 63 tokens"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nonexistent.png"), std::string::npos) << r.out;
   }
 }
 

@@ -27,7 +27,9 @@ std::string EncodeSine(int format, int rate, int channels, double seconds, doubl
   const sf_count_t n = static_cast<sf_count_t>(seconds * rate);
   std::vector<float> buf(static_cast<size_t>(n * channels));
   for (sf_count_t i = 0; i < n; ++i) {
-    for (int c = 0; c < channels; ++c) buf[static_cast<size_t>(i * channels + c)] = 0.5f * static_cast<float>(std::sin(2 * M_PI * hz * static_cast<double>(i) / rate));
+    for (int c = 0; c < channels; ++c)
+      buf[static_cast<size_t>(i * channels + c)] =
+          0.5f * static_cast<float>(std::sin(2 * M_PI * hz * static_cast<double>(i) / rate));
   }
   sf_writef_float(f, buf.data(), n);
   sf_close(f);
@@ -81,7 +83,8 @@ TEST(AudioDecode, EveryFormatBecomesMono16k) {
 
 TEST(AudioDecode, BadInputGivesClearErrors) {
   EXPECT_NE(Decode("").status().message().find("empty"), std::string::npos);
-  EXPECT_NE(Decode("this is just some text, not a sound").status().message().find("not audio"), std::string::npos);
+  EXPECT_NE(Decode("this is just some text, not a sound").status().message().find("not audio"),
+            std::string::npos);
   std::string wav = EncodeSine(SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.5);
   Result<AudioClip> r = Decode(wav.substr(0, 20));  // cut inside the header
   EXPECT_FALSE(r.ok());
@@ -115,10 +118,13 @@ TEST(AudioDecode, HourLongAudioIsRefusedByDefault) {
 
 TEST(AudioFeatures, FftMatchesDirectDft) {
   std::vector<std::complex<double>> x(512);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = std::complex<double>(std::sin(0.37 * static_cast<double>(i)) + 0.1 * static_cast<double>(i % 7), 0.0);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = std::complex<double>(
+        std::sin(0.37 * static_cast<double>(i)) + 0.1 * static_cast<double>(i % 7), 0.0);
   std::vector<std::complex<double>> want(512);
   for (size_t k = 0; k < 512; ++k) {
-    for (size_t n = 0; n < 512; ++n) want[k] += x[n] * std::polar(1.0, -2 * M_PI * static_cast<double>(k * n) / 512);
+    for (size_t n = 0; n < 512; ++n)
+      want[k] += x[n] * std::polar(1.0, -2 * M_PI * static_cast<double>(k * n) / 512);
   }
   Fft(&x);
   for (size_t k = 0; k < 512; ++k) ASSERT_LT(std::abs(x[k] - want[k]), 1e-9) << k;
@@ -130,7 +136,7 @@ TEST(AudioFeatures, FrameAndTokenCountsFollowTheSpec) {
   EXPECT_EQ(m.n_valid, 99);
   EXPECT_EQ(ConformerTokenCount(m.n_valid), 25);
   EXPECT_EQ(m.n_frames, (16000 + 160 - 321) / 160 + 1);  // padded to 128 (already), +160, framed
-  std::vector<float> thirty(480000 + 5000, 0.1f);             // past 30 s: one pass takes 30 s
+  std::vector<float> thirty(480000 + 5000, 0.1f);        // past 30 s: one pass takes 30 s
   m = ComputeLogMel(thirty.data(), static_cast<int64_t>(thirty.size()));
   EXPECT_EQ(m.n_valid, 2999);
   EXPECT_EQ(ConformerTokenCount(m.n_valid), 750);

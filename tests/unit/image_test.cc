@@ -1,12 +1,12 @@
 // Image decoding and preprocessing: every format from memory, EXIF orientation, the token-
 // budget sizes of the spec, and corrupt / empty / oversized / non-image input.
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-
 #include <jpeglib.h>
 #include <png.h>
 #include <webp/encode.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/test_util.h"
 #include "media/image_decode.h"
@@ -63,13 +63,18 @@ std::string EncodeJpeg(const RgbImage& img, int orientation) {
   jpeg_start_compress(&c, TRUE);
   if (orientation > 0) {
     // "Exif\0\0" + little-endian TIFF header + IFD0 with one entry: Orientation (0x0112), SHORT.
-    const uint8_t exif[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
-                            0x12, 0x01, 3, 0, 1, 0, 0, 0, static_cast<uint8_t>(orientation), 0, 0, 0,
-                            0, 0, 0, 0};
+    const uint8_t exif[] = {'E', 'x',  'i',  'f', 0,
+                            0,   'I',  'I',  42,  0,
+                            8,   0,    0,    0,   1,
+                            0,   0x12, 0x01, 3,   0,
+                            1,   0,    0,    0,   static_cast<uint8_t>(orientation),
+                            0,   0,    0,    0,   0,
+                            0,   0};
     jpeg_write_marker(&c, JPEG_APP0 + 1, exif, sizeof(exif));
   }
   while (c.next_scanline < c.image_height) {
-    JSAMPROW row = const_cast<uint8_t*>(img.rgb.data()) + c.next_scanline * static_cast<size_t>(img.width) * 3;
+    JSAMPROW row =
+        const_cast<uint8_t*>(img.rgb.data()) + c.next_scanline * static_cast<size_t>(img.width) * 3;
     jpeg_write_scanlines(&c, &row, 1);
   }
   jpeg_finish_compress(&c);
@@ -128,8 +133,8 @@ TEST(ImageDecode, PngBmpWebpAreLossless) {
 
 TEST(ImageDecode, GifFirstFrame) {
   // A 1x1 GIF87a with a red pixel.
-  const uint8_t gif[] = {'G', 'I', 'F', '8', '7', 'a', 1, 0, 1, 0, 0x80, 0, 0, 255, 0, 0, 0, 0, 0,
-                         ',', 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, ';'};
+  const uint8_t gif[] = {'G', 'I', 'F', '8', '7', 'a', 1, 0, 1, 0, 0x80, 0, 0, 255,  0, 0, 0,  0,
+                         0,   ',', 0,   0,   0,   0,   1, 0, 1, 0, 0,    2, 2, 0x44, 1, 0, ';'};
   Result<RgbImage> img = DecodeImage(gif, sizeof(gif), "gif");
   ASSERT_TRUE(img.ok()) << img.status().ToString();
   ASSERT_EQ(img->rgb.size(), 3u);
@@ -165,7 +170,7 @@ TEST(ImageDecode, OrientationTransformsMatchPil) {
   };
   // Which source pixel lands at output (0, 0) for each orientation (PIL exif_transpose).
   const std::pair<int, int> top_left[9] = {{0, 0}, {0, 0}, {2, 0}, {2, 1}, {0, 1},
-                                            {0, 0}, {0, 1}, {2, 1}, {2, 0}};
+                                           {0, 0}, {0, 1}, {2, 1}, {2, 0}};
   for (int o = 1; o <= 8; ++o) {
     const RgbImage out = ApplyExifOrientation(src, o);
     EXPECT_EQ(out.width, o >= 5 ? 2 : 3) << o;
@@ -192,15 +197,18 @@ TEST(ImageDecode, BadInputGivesClearErrors) {
   for (const Case& c : cases) {
     Result<RgbImage> img = Decode(c.bytes);
     ASSERT_FALSE(img.ok()) << c.expect;
-    EXPECT_NE(img.status().message().find(c.expect), std::string::npos) << c.expect << ": " << img.status().message();
+    EXPECT_NE(img.status().message().find(c.expect), std::string::npos)
+        << c.expect << ": " << img.status().message();
   }
   // Limits.
   ImageLimits small;
   small.max_pixels = 10;
-  EXPECT_NE(Decode(png, small).status().message().find("limit"), std::string::npos) << Decode(png, small).status().message();
+  EXPECT_NE(Decode(png, small).status().message().find("limit"), std::string::npos)
+      << Decode(png, small).status().message();
   small = ImageLimits{};
   small.max_file_bytes = 10;
-  EXPECT_NE(Decode(png, small).status().message().find("limit"), std::string::npos) << Decode(png, small).status().message();
+  EXPECT_NE(Decode(png, small).status().message().find("limit"), std::string::npos)
+      << Decode(png, small).status().message();
   // Files: missing, directory.
   EXPECT_FALSE(LoadImageFile("/nonexistent/x.png").ok());
   EXPECT_FALSE(LoadImageFile(testing::TempDir()).ok());
@@ -210,10 +218,9 @@ TEST(ImagePreprocess, TargetSizesFromTheSpec) {
   struct Case {
     int w, h, budget, tw, th;
   } cases[] = {
-      {1000, 1000, 70, 384, 384},   {1000, 1000, 140, 528, 528}, {1000, 1000, 280, 768, 768},
-      {1000, 1000, 560, 1104, 1104}, {1000, 1000, 1120, 1584, 1584},
-      {640, 480, 280, 912, 672},     {1280, 720, 280, 1056, 576}, {2000, 100, 280, 3552, 144},
-      {224, 224, 280, 768, 768},
+      {1000, 1000, 70, 384, 384},    {1000, 1000, 140, 528, 528},    {1000, 1000, 280, 768, 768},
+      {1000, 1000, 560, 1104, 1104}, {1000, 1000, 1120, 1584, 1584}, {640, 480, 280, 912, 672},
+      {1280, 720, 280, 1056, 576},   {2000, 100, 280, 3552, 144},    {224, 224, 280, 768, 768},
   };
   for (const Case& c : cases) {
     Result<ImageSize> s = TargetImageSize(c.w, c.h, c.budget);

@@ -49,7 +49,8 @@ struct Fixture {
 
 double MaxDiff(const std::vector<float>& a, const std::vector<float>& b) {
   double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+  for (size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
   return m;
 }
 
@@ -64,7 +65,8 @@ TEST(Multimodal, ExpandMediaWrapsSoftTokens) {
   const MediaItem img = RandomImage(*f.model, 5, 1);
   auto p = ExpandMedia({2, 10, ids->image, 11}, {img}, *ids, /*image_bidirectional=*/true);
   ASSERT_TRUE(p.ok());
-  const std::vector<int32_t> want = {2, 10, ids->boi, ids->image, ids->image, ids->image, ids->image, ids->image, ids->eoi, 11};
+  const std::vector<int32_t> want = {2,          10,         ids->boi,   ids->image, ids->image,
+                                     ids->image, ids->image, ids->image, ids->eoi,   11};
   EXPECT_EQ(p->tokens, want);
   ASSERT_EQ(p->media.size(), 1u);
   EXPECT_EQ(p->media[0].start, 3);
@@ -87,7 +89,7 @@ TEST(Multimodal, SoftTokensReachTheDecoderAndReuseIsKeyedByContent) {
   ASSERT_TRUE(s->Prefill(pb).ok());
   EXPECT_EQ(s->stats().reused_tokens, 3);  // <bos>, 10, <|image> — not image a's soft tokens
   const std::vector<float> lb = f.Logits(*s);
-  EXPECT_GT(MaxDiff(la, lb), 1e-3);        // different images, different answers
+  EXPECT_GT(MaxDiff(la, lb), 1e-3);  // different images, different answers
   // The same image again in a fresh session with chunks of 8 (spans cross chunk boundaries,
   // allowed for causal images) gives the same logits.
   auto s2 = f.NewSession(/*batch=*/8);
@@ -113,7 +115,8 @@ TEST(Multimodal, ImageGroupsAreBidirectionalInSlidingLayersOnly) {
     EXPECT_TRUE(d.ok());
     std::vector<int32_t> tokens(n, 0);
     std::vector<float> emb(static_cast<size_t>(n * H), 0.25f);
-    for (int64_t i = 0; i < H; ++i) emb[static_cast<size_t>((n - 1) * H + i)] = last_value * ((i % 3) - 1.0f);
+    for (int64_t i = 0; i < H; ++i)
+      emb[static_cast<size_t>((n - 1) * H + i)] = last_value * ((i % 3) - 1.0f);
     std::vector<uint8_t> mask(n, 1);
     std::vector<int64_t> first(n, 0), last(n, n - 1);
     DecoderBatch b;
@@ -148,7 +151,8 @@ TEST(Multimodal, ImageGroupsAreBidirectionalInSlidingLayersOnly) {
 TEST(Multimodal, BidirectionalImageMustFitOneBatch) {
   Fixture f;
   auto ids = *MediaTokenIds::From(f.model->tokenizer());
-  auto p = *ExpandMedia({2, 10, ids.image, 11}, {RandomImage(*f.model, 20, 3)}, ids, /*bidirectional=*/true);
+  auto p = *ExpandMedia({2, 10, ids.image, 11}, {RandomImage(*f.model, 20, 3)}, ids,
+                        /*bidirectional=*/true);
   auto small = f.NewSession(/*batch=*/8);
   Status st = small->Prefill(p);
   ASSERT_FALSE(st.ok());

@@ -15,16 +15,18 @@
 namespace pocket::cli {
 
 int RunEmbed(int argc, char** argv) {
-  Args args("embed", "-m MODEL [--mmproj F] (--image F | --audio F) --out EMB.f32 [options]",
-            {{"-m,--model", "MODEL", "text model (.gguf or HF folder); with a full HF checkpoint it is also the projector"},
-             {"--mmproj", "FILE", "projector: mmproj .gguf or HF folder with the vision/audio tensors"},
-             {"--image", "FILE", "image to encode (JPEG, PNG, WebP, BMP, GIF)"},
-             {"--image-tokens", "N", "image token budget: 70, 140, 280 (default), 560, 1120"},
-             {"--keep-size", "", "do not resize (sides must be multiples of 48)"},
-             {"--audio", "FILE", "audio to encode (WAV, FLAC, OGG, MP3)"},
-             {"--mel-out", "FILE", "also write the log-mel features, float32 [128, n_frames]"},
-             {"--out", "FILE", "raw float32 embeddings [n_tokens, n_embd]"},
-             {"-t,--threads", "N", "threads (default: all cores)"}});
+  Args args(
+      "embed", "-m MODEL [--mmproj F] (--image F | --audio F) --out EMB.f32 [options]",
+      {{"-m,--model", "MODEL",
+        "text model (.gguf or HF folder); with a full HF checkpoint it is also the projector"},
+       {"--mmproj", "FILE", "projector: mmproj .gguf or HF folder with the vision/audio tensors"},
+       {"--image", "FILE", "image to encode (JPEG, PNG, WebP, BMP, GIF)"},
+       {"--image-tokens", "N", "image token budget: 70, 140, 280 (default), 560, 1120"},
+       {"--keep-size", "", "do not resize (sides must be multiples of 48)"},
+       {"--audio", "FILE", "audio to encode (WAV, FLAC, OGG, MP3)"},
+       {"--mel-out", "FILE", "also write the log-mel features, float32 [128, n_frames]"},
+       {"--out", "FILE", "raw float32 embeddings [n_tokens, n_embd]"},
+       {"-t,--threads", "N", "threads (default: all cores)"}});
   if (!args.Parse(argc, argv)) return ReportUsage("embed", args.error());
   if (args.help_requested()) {
     std::printf("%s", args.HelpText().c_str());
@@ -39,7 +41,8 @@ int RunEmbed(int argc, char** argv) {
   if (args.Has("--audio") && (args.Has("--keep-size") || args.Has("--image-tokens"))) {
     return ReportUsage("embed", "--keep-size and --image-tokens apply to --image only");
   }
-  if (args.Has("--image") && args.Has("--mel-out")) return ReportUsage("embed", "--mel-out applies to --audio only");
+  if (args.Has("--image") && args.Has("--mel-out"))
+    return ReportUsage("embed", "--mel-out applies to --audio only");
   long long threads = 0, budget = 0;
   if (!args.GetInt("--threads", 0, 0, 1024, &threads) ||
       !args.GetInt("--image-tokens", kDefaultImageBudget, 1, 100000, &budget)) {
@@ -58,15 +61,19 @@ int RunEmbed(int argc, char** argv) {
     emb = EncodeImageFile(**mm, args.Get("--image"), mo, &pool);
   } else {
     std::vector<float> mel;
-    emb = EncodeAudioFile(**mm, args.Get("--audio"), MediaOptions{}, &pool, args.Has("--mel-out") ? &mel : nullptr);
+    emb = EncodeAudioFile(**mm, args.Get("--audio"), MediaOptions{}, &pool,
+                          args.Has("--mel-out") ? &mel : nullptr);
     if (emb.ok() && args.Has("--mel-out")) {
-      if (mel.empty()) return ReportError(InvalidArgument("--mel-out: this projector takes raw audio frames, not mel features"));
+      if (mel.empty())
+        return ReportError(
+            InvalidArgument("--mel-out: this projector takes raw audio frames, not mel features"));
       Status st = WriteBinaryFile(args.Get("--mel-out"), mel.data(), mel.size() * sizeof(float));
       if (!st.ok()) return ReportError(st);
     }
   }
   if (!emb.ok()) return ReportError(emb.status());
-  Status st = WriteBinaryFile(args.Get("--out"), emb->data.data(), emb->data.size() * sizeof(float));
+  Status st =
+      WriteBinaryFile(args.Get("--out"), emb->data.data(), emb->data.size() * sizeof(float));
   if (!st.ok()) return ReportError(st);
   std::fprintf(stderr, "embed: %lld tokens x %lld -> %s\n", (long long)emb->n_tokens,
                (long long)emb->n_embd, args.Get("--out").c_str());

@@ -1,17 +1,18 @@
 #include "media/image_decode.h"
 
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+// jpeglib.h needs size_t and FILE declared before it.
 #include <jpeglib.h>
 #include <libexif/exif-data.h>
 #include <png.h>
 #include <stb_image.h>
 #include <webp/decode.h>
 #include <webp/demux.h>
-
-#include <csetjmp>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-#include <vector>
 
 #include "base/mapped_file.h"
 #include "formats/weight_source.h"

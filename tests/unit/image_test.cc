@@ -1,12 +1,13 @@
 // Image decoding and preprocessing: every format from memory, EXIF orientation, the token-
 // budget sizes of the spec, and corrupt / empty / oversized / non-image input.
-#include <jpeglib.h>
-#include <png.h>
-#include <webp/encode.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+// jpeglib.h needs size_t and FILE declared before it.
+#include <jpeglib.h>
+#include <png.h>
+#include <webp/encode.h>
 
 #include "common/test_util.h"
 #include "media/image_decode.h"

@@ -110,7 +110,7 @@ TEST_P(IsaTest, VecDotMatchesScalarForEveryType) {
 
 TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
   ThreadPool pool(3);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kF16, DType::kF32}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kF32}) {
     for (int64_t n_tok : {1, 3, 5, 70}) {
      for (int64_t cols : {256, 9, 100}) {
       if (cols % 32 != 0 && t != DType::kF16 && t != DType::kF32) continue;  // block formats need whole blocks
@@ -126,6 +126,25 @@ TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
       for (size_t i = 0; i < y.size(); ++i)
         EXPECT_NEAR(y[i], y1[i], 1e-3f * (1.0f + std::fabs(y1[i]))) << i;
      }
+    }
+  }
+}
+
+// A token's output must not depend on whether it is computed alone (decode: the dot product)
+// or in a chunk (prefill: the GEMM tile), so incremental and chunked logits agree exactly.
+TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kQ4_K, DType::kQ6_K}) {
+    SCOPED_TRACE(DTypeName(t));
+    const int64_t rows = 13, cols = 512, n_tok = 7;
+    const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 4);
+    const std::vector<float> x = RandomVector(n_tok * cols, 6);
+    WeightMatrix m{t, w.data(), rows, cols, *RowBytes(t, cols)};
+    std::vector<float> chunk(static_cast<size_t>(n_tok * rows)), one(static_cast<size_t>(rows));
+    MatMulScratch s;
+    MatMul(K(), nullptr, m, x.data(), cols, n_tok, chunk.data(), rows, &s);
+    for (int64_t tok = 0; tok < n_tok; ++tok) {
+      MatMul(K(), nullptr, m, x.data() + tok * cols, cols, 1, one.data(), rows, &s);
+      for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(one[static_cast<size_t>(r)], chunk[static_cast<size_t>(tok * rows + r)]) << tok << "," << r;
     }
   }
 }

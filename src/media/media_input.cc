@@ -2,35 +2,38 @@
 
 namespace pocket {
 
-Result<MediaEmbedding> EncodeImageBytes(const Mmproj& mm, const uint8_t* data, size_t size,
-                                        const std::string& what, const MediaOptions& o,
-                                        ThreadPool* pool) {
-  if (!mm.has_vision()) {
-    return InvalidArgument(what + ": the projector " + mm.source().path() + " cannot read images");
-  }
-  ASSIGN_OR_RETURN(RgbImage img, DecodeImage(data, size, what, o.image_limits));
+namespace {
+
+Status CheckHasVision(const Mmproj& mm, const std::string& what) {
+  if (mm.has_vision()) return Status::Ok();
+  return InvalidArgument(what + ": the projector " + mm.source().path() + " cannot read images");
+}
+
+// Preprocesses a decoded image with the projector's rules and encodes it.
+Result<MediaEmbedding> EncodeDecodedImage(const Mmproj& mm, Result<RgbImage> img, const std::string& what,
+                                          const MediaOptions& o, ThreadPool* pool) {
+  if (!img.ok()) return img.status();
   ImagePreprocessOptions po;
   po.budget = o.image_budget;
   po.keep_size = o.keep_size;
   po.side_multiple = mm.image_side_multiple();
-  Result<PixelImage> px = PreprocessImage(img, po);
+  Result<PixelImage> px = PreprocessImage(*img, po);
   if (!px.ok()) return px.status().WithContext(what);
   return mm.EncodeImage(*px, pool);
 }
 
-Result<MediaEmbedding> EncodeImageFile(const Mmproj& mm, const std::string& path,
-                                       const MediaOptions& o, ThreadPool* pool) {
-  if (!mm.has_vision()) {
-    return InvalidArgument(path + ": the projector " + mm.source().path() + " cannot read images");
-  }
-  ASSIGN_OR_RETURN(RgbImage img, LoadImageFile(path, o.image_limits));
-  ImagePreprocessOptions po;
-  po.budget = o.image_budget;
-  po.keep_size = o.keep_size;
-  po.side_multiple = mm.image_side_multiple();
-  Result<PixelImage> px = PreprocessImage(img, po);
-  if (!px.ok()) return px.status().WithContext(path);
-  return mm.EncodeImage(*px, pool);
+}  // namespace
+
+Result<MediaEmbedding> EncodeImageBytes(const Mmproj& mm, const uint8_t* data, size_t size, const std::string& what,
+                                        const MediaOptions& o, ThreadPool* pool) {
+  RETURN_IF_ERROR(CheckHasVision(mm, what));
+  return EncodeDecodedImage(mm, DecodeImage(data, size, what, o.image_limits), what, o, pool);
+}
+
+Result<MediaEmbedding> EncodeImageFile(const Mmproj& mm, const std::string& path, const MediaOptions& o,
+                                       ThreadPool* pool) {
+  RETURN_IF_ERROR(CheckHasVision(mm, path));
+  return EncodeDecodedImage(mm, LoadImageFile(path, o.image_limits), path, o, pool);
 }
 
 namespace {

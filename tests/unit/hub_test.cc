@@ -80,6 +80,10 @@ TEST_F(FakeHub, PullsTheRequestedQuantAndItsMmprojThenFindsThemInTheCache) {
   EXPECT_EQ(*found, r->model_path);
   EXPECT_FALSE(ResolveModel("owner/other").ok());
   EXPECT_NE(ResolveModel("owner/other").status().message().find("pocket pull"), std::string::npos);
+  // The projector pulled with it is found for the cached name (not for plain paths).
+  EXPECT_EQ(CachedMmprojFor("owner/repo-GGUF:Q8_0"), r->mmproj_path);
+  EXPECT_EQ(CachedMmprojFor(r->model_path), "");
+  EXPECT_EQ(CachedMmprojFor("owner/other"), "");
 }
 
 TEST_F(FakeHub, ResumesAPartialDownload) {

@@ -86,7 +86,7 @@ int RunBench(int argc, char** argv) {
     runs.push_back(*r);
   }
   if (args.Has("--image") || args.Has("--audio")) {
-    std::string mm_path = args.Get("--mmproj");
+    std::string mm_path = args.Has("--mmproj") ? args.Get("--mmproj") : hub::CachedMmprojFor(args.Get("--model"));
     if (!mm_path.empty()) {
       auto resolved = hub::ResolveModel(mm_path);
       if (!resolved.ok()) return ReportError(resolved.status());

@@ -70,8 +70,9 @@ int RunServe(int argc, char** argv) {
   auto model = Model::Load(*path);
   if (!model.ok()) return ReportError(model.status());
   std::unique_ptr<Mmproj> mmproj;
-  if (args.Has("--mmproj")) {
-    auto mm_path = hub::ResolveModel(args.Get("--mmproj"));
+  const std::string cached_mmproj = args.Has("--mmproj") ? "" : hub::CachedMmprojFor(args.Get("--model"));
+  if (args.Has("--mmproj") || !cached_mmproj.empty()) {
+    auto mm_path = hub::ResolveModel(args.Has("--mmproj") ? args.Get("--mmproj") : cached_mmproj);
     if (!mm_path.ok()) return ReportError(mm_path.status());
     auto mm = Mmproj::Open(*mm_path);
     if (!mm.ok()) return ReportError(mm.status());

@@ -114,8 +114,13 @@ Result<Engine> LoadEngine(const GenerationSetup& setup) {
   auto session = Session::Create(*e.model, e.pool.get(), setup.session);
   if (!session.ok()) return session.status().WithContext(setup.model_path);
   e.session = std::move(*session);
-  if (!setup.mmproj_path.empty()) {
-    ASSIGN_OR_RETURN(std::string mm, hub::ResolveModel(setup.mmproj_path));
+  std::string mmproj_path = setup.mmproj_path;
+  if (mmproj_path.empty()) {  // a cached model pulled with its projector uses it
+    mmproj_path = hub::CachedMmprojFor(setup.model_path);
+    if (!mmproj_path.empty()) std::fprintf(stderr, "using the cached projector %s\n", mmproj_path.c_str());
+  }
+  if (!mmproj_path.empty()) {
+    ASSIGN_OR_RETURN(std::string mm, hub::ResolveModel(mmproj_path));
     ASSIGN_OR_RETURN(e.mmproj, Mmproj::Open(mm));
     RETURN_IF_ERROR(e.mmproj->CheckTextWidth(e.model->config().n_embd));
   } else if (e.model->source().format() != SourceFormat::kGguf) {

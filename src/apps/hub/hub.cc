@@ -393,4 +393,23 @@ Result<std::string> ResolveModel(const std::string& m) {
   return dir + "/" + pick.front();
 }
 
+std::string CachedMmprojFor(const std::string& m) {
+  if (Exists(m)) return "";
+  auto spec = ParseSpec(m);
+  if (!spec.ok()) return "";
+  const std::string dir = CacheDir() + "/" + spec->repo;
+  std::vector<std::string> found;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (Lower(name).find("mmproj") != std::string::npos && name.size() > 5 && name.substr(name.size() - 5) == ".gguf") {
+        found.push_back(name);
+      }
+    }
+    closedir(d);
+  }
+  std::sort(found.begin(), found.end());
+  return found.empty() ? "" : dir + "/" + found.front();
+}
+
 }  // namespace pocket::hub

@@ -41,6 +41,10 @@ Result<PullResult> Pull(const std::string& spec, const PullOptions& options);
 // cache. NotFound (with a hint to `pocket pull`) when neither.
 Result<std::string> ResolveModel(const std::string& path_or_name);
 
+// For a model given by cached name ("owner/name[:QUANT]", not a path): the mmproj GGUF
+// `pocket pull` stored next to it, or "" when there is none (or `path_or_name` is a path).
+std::string CachedMmprojFor(const std::string& path_or_name);
+
 // Lowercase hex SHA-256 of a file.
 Result<std::string> Sha256File(const std::string& path);
 

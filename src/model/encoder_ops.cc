@@ -24,6 +24,24 @@ void ClampRange(float* x, int64_t n, float lo, float hi) {
 
 }  // namespace
 
+Status PromoteToF32(ref::MatView* view, std::shared_ptr<OwnedMatrix>* holder) {
+  if (view->t == nullptr || view->t->type == DType::kF32) return Status::Ok();
+  auto m = std::make_shared<OwnedMatrix>();
+  m->data.resize(static_cast<size_t>(view->rows * view->cols));
+  for (int64_t r = 0; r < view->rows; ++r) ref::GetRow(*view, r, m->data.data() + r * view->cols);
+  m->info = *view->t;
+  m->info.type = DType::kF32;
+  m->info.n_dims = 2;
+  m->info.ne[0] = view->cols;
+  m->info.ne[1] = view->rows;
+  m->info.ne[2] = m->info.ne[3] = 1;
+  m->info.nbytes = m->data.size() * sizeof(float);
+  m->info.data = reinterpret_cast<const uint8_t*>(m->data.data());
+  *view = ref::MatView{&m->info, view->rows, view->cols, 0};
+  *holder = std::move(m);
+  return Status::Ok();
+}
+
 Status BindClippedLinear(Binder& b, const std::string& prefix, int64_t rows, int64_t cols,
                          ClippedLinear* out) {
   RETURN_IF_ERROR(b.Matrix(prefix + ".weight", rows, cols, &out->w));

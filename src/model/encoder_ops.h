@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@ struct ClippedLinear {
   bool clips_input() const { return in_min > -3e38f || in_max < 3e38f; }
   bool clips_output() const { return out_min > -3e38f || out_max < 3e38f; }
 };
+
+// An f32 copy of a matrix, owned (heap-allocated so views into it survive moves).
+struct OwnedMatrix {
+  TensorInfo info;
+  std::vector<float> data;
+};
+// Replaces `view` by an f32 copy when its type is not F32 — for the first projection of raw
+// pixels, where rounding the activations through F16/int8 (as the dot kernels of those types
+// do) would cost ~1e-3 against transformers. `holder` keeps the copy alive.
+Status PromoteToF32(ref::MatView* view, std::shared_ptr<OwnedMatrix>* holder);
 
 // Binds `<prefix>.weight` as [rows, cols] and its optional `<prefix>.input_min` ... bounds.
 Status BindClippedLinear(Binder& b, const std::string& prefix, int64_t rows, int64_t cols,

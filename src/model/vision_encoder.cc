@@ -14,6 +14,7 @@ Status BindEncoder(Binder& b, const VisionConfig& c, VisionWeights* w) {
   const int64_t D = c.n_embd, F = c.n_ff, pp3 = int64_t{c.patch} * c.patch * 3;
   RETURN_IF_ERROR(b.MatrixFlat("v.patch_embd.weight", D, pp3, &w->patch_embd));
   w->patch_hwc = w->patch_embd.t->transform == TensorTransform::kPatchEmbedHwcToChw;
+  RETURN_IF_ERROR(PromoteToF32(&w->patch_embd, &w->patch_f32));
   RETURN_IF_ERROR(b.MatrixFlat("v.position_embd.weight", 2 * c.n_pos, D, &w->pos));
   w->layers.resize(Sz(c.n_layer));
   for (int il = 0; il < c.n_layer; ++il) {
@@ -47,6 +48,7 @@ Status BindUnified(Binder& b, const VisionConfig& c, VisionWeights* w) {
   const int64_t D = c.n_embd, pp3 = int64_t{c.patch} * c.patch * 3;
   RETURN_IF_ERROR(b.Matrix("v.patch_embd.weight", D, pp3, &w->patch_embd));
   w->patch_hwc = w->patch_embd.t->transform == TensorTransform::kUnifiedPatchChw;
+  RETURN_IF_ERROR(PromoteToF32(&w->patch_embd, &w->patch_f32));
   const TensorInfo* ln1 = b.source().Find("v.patch_norm.1.weight");
   if (ln1 && (ln1->transform == TensorTransform::kUnifiedPatchChw) != w->patch_hwc) {
     return InvalidArgument("v.patch_norm.1 and v.patch_embd disagree on the patch layout");

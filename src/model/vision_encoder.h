@@ -30,7 +30,8 @@ struct VisionLayerWeights {
 };
 
 struct VisionWeights {
-  ref::MatView patch_embd;        // [D, patch·patch·3] in the order given by patch_hwc
+  ref::MatView patch_embd;  // [D, patch·patch·3] in the order given by patch_hwc; f32
+  std::shared_ptr<OwnedMatrix> patch_f32;  // the f32 copy when the file stores it otherwise
   bool patch_hwc = false;         // true: (dy, dx, channel) columns (HF); false: CHW (GGUF)
   std::vector<float> patch_bias;  // unified only
   ref::MatView pos;               // 2·n_pos rows of D; row of (axis, p) per pos_axis_major

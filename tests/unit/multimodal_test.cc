@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "common/test_util.h"
+#include "model/encoder_ops.h"
+#include "quant/quant.h"
 #include "runtime/conversation.h"
 #include "runtime/decoder.h"
 #include "runtime/model.h"
@@ -185,6 +187,39 @@ TEST(Multimodal, ConversationKeepsEarlierImagesInTheCache) {
   conv.set_thinking(true);
   auto r3 = conv.Send(UserTurn{"Compare them.", {}}, sampler, go);
   ASSERT_TRUE(r3.ok()) << r3.status().ToString();
+}
+
+// The first projection of raw pixels runs in f32 whatever its stored type.
+TEST(Multimodal, PromoteToF32CopiesExactlyAndOwnsTheData) {
+  std::vector<float> src(48 * 5);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i) * 0.01f - 1.0f;
+  std::vector<uint8_t> f16(*RowBytes(DType::kF16, 48) * 5);
+  for (int r = 0; r < 5; ++r)
+    ASSERT_TRUE(QuantizeRow(DType::kF16, src.data() + r * 48,
+                            f16.data() + r * *RowBytes(DType::kF16, 48), 48)
+                    .ok());
+  TensorInfo t;
+  t.type = DType::kF16;
+  t.n_dims = 2;
+  t.ne[0] = 48;
+  t.ne[1] = 5;
+  t.data = f16.data();
+  ref::MatView v{&t, 5, 48, 0};
+  std::shared_ptr<OwnedMatrix> holder;
+  ASSERT_TRUE(PromoteToF32(&v, &holder).ok());
+  ASSERT_NE(holder, nullptr);
+  EXPECT_EQ(v.t->type, DType::kF32);
+  std::vector<float> row(48), want(48);
+  for (int r = 0; r < 5; ++r) {
+    ref::GetRow(v, r, row.data());
+    ASSERT_TRUE(
+        DequantizeRow(DType::kF16, f16.data() + r * *RowBytes(DType::kF16, 48), want.data(), 48)
+            .ok());
+    EXPECT_EQ(row, want);
+  }
+  std::shared_ptr<OwnedMatrix> none;  // f32 stays a view
+  ASSERT_TRUE(PromoteToF32(&v, &none).ok());
+  EXPECT_EQ(none, nullptr);
 }
 
 }  // namespace

@@ -30,7 +30,9 @@ int RunServe(int argc, char** argv) {
     std::printf(
         "\nRoutes: POST /v1/chat/completions (stream or not; tools, reasoning_content via\n"
         "chat_template_kwargs.enable_thinking), POST /v1/completions, GET /v1/models, GET /health,\n"
-        "GET /metrics (Prometheus). Errors are OpenAI-shaped JSON with a 4xx/5xx status.\n");
+        "GET /metrics (Prometheus). Errors are OpenAI-shaped JSON with a 4xx/5xx status.\n"
+        "With --mmproj, user messages may carry image_url parts (data: URLs; http(s) with\n"
+        "--allow-remote-media) and input_audio parts (base64 WAV/FLAC/OGG/MP3).\n");
     return kExitOk;
   }
   if (!args.Has("--model")) return ReportUsage("serve", "missing required option --model");

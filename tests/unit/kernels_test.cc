@@ -133,7 +133,7 @@ TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
 // A token's output must not depend on whether it is computed alone (decode: the dot product)
 // or in a chunk (prefill: the GEMM tile), so incremental and chunked logits agree exactly.
 TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
-  for (DType t : {DType::kF32, DType::kF16, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kQ4_K, DType::kQ6_K, DType::kQ4_0, DType::kQ8_0}) {
     SCOPED_TRACE(DTypeName(t));
     const int64_t rows = 13, cols = 512, n_tok = 7;
     const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 4);

@@ -57,42 +57,29 @@ inline __m256i LoadQ8(const int8_t* qs) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
 }
 
+// One accumulator, blocks in order: the same arithmetic as the GEMM tile, so decode and
+// prefill give bit-identical results (a second accumulator would hide FMA latency, but the
+// per-block integer work already covers it).
 float VecDotQ8_0(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ8_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  const int64_t nb = n / 32;
-  int64_t b = 0;
-  for (; b + 1 < nb; b += 2) {  // two independent accumulators hide the FMA latency
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
-                           DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b + 1].d) * HalfToFloat(y[b + 1].d)),
-                           DotS8(LoadQ8(x[b + 1].qs), LoadQ8(y[b + 1].qs)), acc1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
+                          DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc);
   }
-  for (; b < nb; ++b) {
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
-                           DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc0);
-  }
-  return HSum(_mm256_add_ps(acc0, acc1));
+  return HSum(acc);
 }
 
 float VecDotQ4_0(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ4_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  const int64_t nb = n / 32;
-  int64_t b = 0;
-  for (; b + 1 < nb; b += 2) {
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
-                           DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b + 1].d) * HalfToFloat(y[b + 1].d)),
-                           DotS8(LoadQ4_0(&x[b + 1]), LoadQ8(y[b + 1].qs)), acc1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
+                          DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc);
   }
-  for (; b < nb; ++b) {
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
-                           DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc0);
-  }
-  return HSum(_mm256_add_ps(acc0, acc1));
+  return HSum(acc);
 }
 
 // Any legacy type: unpack with the scalar unpacker, multiply with AVX2.
@@ -142,6 +129,44 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
     const __m256i sy = _mm256_sign_epi8(LoadQ8(yb->qs), qw);
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones));
   };
+  // Activation rows left over after the groups of four (all of them in decode, nc == 1): four
+  // weight rows at a time against one activation row, so the activation block and its scale
+  // are loaded once for four independent accumulator chains.
+  const int nc4 = nc / 4 * 4;
+  for (int c = nc4; c < nc; ++c) {
+    const auto* y = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride);
+    int r = 0;
+    for (; r + 4 <= nr; r += 4) {
+      const uint8_t* wr[4];
+      __m256 acc[4];
+      for (int i = 0; i < 4; ++i) {
+        wr[i] = w + static_cast<uint64_t>(r + i) * w_stride;
+        acc[i] = _mm256_setzero_ps();
+      }
+      for (int64_t b = 0; b < nb; ++b) {
+        const float dy = HalfToFloat(y[b].d);
+        const __m256i qy = LoadQ8(y[b].qs);
+        for (int i = 0; i < 4; ++i) {
+          float dw;
+          const __m256i qw = UnpackLegacy<kQ4>(wr[i], b, &dw);
+          const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qy, qw)), ones);
+          acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dy), _mm256_cvtepi32_ps(p), acc[i]);
+        }
+      }
+      for (int i = 0; i < 4; ++i) out[static_cast<int64_t>(c) * ldo + r + i] = HSum(acc[i]);
+    }
+    for (; r < nr; ++r) {  // single rows, same order
+      const uint8_t* wrow = w + static_cast<uint64_t>(r) * w_stride;
+      __m256 acc = _mm256_setzero_ps();
+      for (int64_t b = 0; b < nb; ++b) {
+        float dw;
+        const __m256i qw = UnpackLegacy<kQ4>(wrow, b, &dw);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y[b].d)), dot(_mm256_sign_epi8(qw, qw), qw, &y[b]), acc);
+      }
+      out[static_cast<int64_t>(c) * ldo + r] = HSum(acc);
+    }
+  }
+  nc = nc4;
   int r = 0;
   for (; r + 2 <= nr; r += 2) {
     const uint8_t* w0 = w + static_cast<uint64_t>(r) * w_stride;

@@ -156,20 +156,10 @@ void AudioEncoder::Attention(const AudioLayerWeights& l, int64_t n,
       }
     }
   });
-  // Relative position keys for distances past .. 0 (row p is distance past - p).
-  const int n_rel = past + 1, half = static_cast<int>(D / 2);
-  std::vector<float> pe(Sz(int64_t{n_rel} * D));
-  const double inc = std::log(10000.0) / std::max(half - 1, 1);
-  for (int p = 0; p < n_rel; ++p) {
-    const double dist = past - p;
-    for (int i = 0; i < half; ++i) {
-      const double a = dist * std::exp(-i * inc);
-      pe[Sz(int64_t{p} * D + i)] = static_cast<float>(std::sin(a));
-      pe[Sz(int64_t{p} * D + half + i)] = static_cast<float>(std::cos(a));
-    }
-  }
+  // Relative position keys for distances past .. 0 (row p of rel_pe_ is distance past - p).
+  const int n_rel = past + 1;
   rk_.resize(Sz(int64_t{n_rel} * D));
-  ops_.MatMul(l.k_rel, pe.data(), n_rel, rk_.data());
+  ops_.MatMul(l.k_rel, rel_pe_.data(), n_rel, rk_.data());
   const float cap = static_cast<float>(c_.logit_cap);
   const int window = past;  // δ = 0 .. past - 1 (the row for δ = past is always masked)
   ops_.ForRows(n, [&](int64_t t) {
@@ -250,6 +240,17 @@ Status AudioEncoder::EncodeMel(const float* mel, int64_t n_frames, int64_t n_val
   for (std::vector<float>* v : {&h_, &a_, &b_, &q_, &k_, &v_, &attn_}) v->assign(Sz(n * D), 0.0f);
   ff_.assign(Sz(n * std::max<int64_t>(c_.n_ff, 2 * D)), 0.0f);
   ops_.MatMul(w_.input_proj, x2.data(), n, h_.data());
+  // Sinusoidal embeddings of the attention distances (shared by every layer).
+  const int past = c_.context_left - 1, half = static_cast<int>(D / 2);
+  rel_pe_.assign(Sz(int64_t{past + 1} * D), 0.0f);
+  const double inc = std::log(10000.0) / std::max(half - 1, 1);
+  for (int p = 0; p <= past; ++p) {
+    for (int i = 0; i < half; ++i) {
+      const double a = (past - p) * std::exp(-i * inc);
+      rel_pe_[Sz(int64_t{p} * D + i)] = static_cast<float>(std::sin(a));
+      rel_pe_[Sz(int64_t{p} * D + half + i)] = static_cast<float>(std::cos(a));
+    }
+  }
   for (const AudioLayerWeights& l : w_.layers) {
     Ffn(l.ffn1, n);
     Attention(l, n, valid2);

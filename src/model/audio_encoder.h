@@ -74,6 +74,7 @@ class AudioEncoder {
   const AudioWeights& w_;
   EncoderOps ops_;
   std::vector<float> h_, a_, b_, q_, k_, v_, rk_, attn_, ff_, cols_;
+  std::vector<float> rel_pe_;  // [past + 1][D] relative position embeddings
 };
 
 }  // namespace pocket

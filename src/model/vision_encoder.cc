@@ -227,12 +227,13 @@ void VisionEncoder::EncodeTower(const PixelImage& image, int npw, int nph,
   // 2-D RoPE tables: first half of each head turns with the column, second with the row.
   const int m = c_.head_dim / 2, quarter = m / 2;
   rope_.resize(Sz(n) * Sz(2 * quarter * 2));
+  std::vector<double> freqs(Sz(quarter));
+  for (int j = 0; j < quarter; ++j) freqs[Sz(j)] = std::pow(c_.rope_theta, -2.0 * j / m);
   for (int64_t t = 0; t < n; ++t) {
     const int64_t pos[2] = {t % npw, t / npw};
     for (int axis = 0; axis < 2; ++axis) {
       for (int j = 0; j < quarter; ++j) {
-        const double freq = std::pow(c_.rope_theta, -2.0 * j / m);
-        const double phi = static_cast<double>(pos[axis]) * freq;
+        const double phi = static_cast<double>(pos[axis]) * freqs[Sz(j)];
         float* r = rope_.data() + Sz(t) * Sz(4 * quarter) + Sz(axis * quarter * 2 + 2 * j);
         r[0] = static_cast<float>(std::cos(phi));
         r[1] = static_cast<float>(std::sin(phi));

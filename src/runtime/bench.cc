@@ -33,12 +33,15 @@ void Finish(BenchRun* r) {
   double var = 0;
   for (double x : tps) var += (x - mean) * (x - mean);
   r->tokens_per_second = mean;
+  r->mean_seconds = 0;
+  for (double x : r->seconds) r->mean_seconds += x / static_cast<double>(r->seconds.size());
   r->stddev = tps.size() > 1 ? std::sqrt(var / static_cast<double>(tps.size() - 1)) : 0;
 }
 
 }  // namespace
 
-Result<BenchRun> BenchRepeated(const std::string& test, int reps, const std::function<Result<int64_t>()>& once) {
+Result<BenchRun> BenchRepeated(const std::string& test, int reps,
+                               const std::function<Result<int64_t>()>& once) {
   if (reps <= 0) return InvalidArgument("repetitions must be positive");
   BenchRun r;
   r.test = test;
@@ -52,54 +55,40 @@ Result<BenchRun> BenchRepeated(const std::string& test, int reps, const std::fun
 }
 
 Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps) {
-  if (n_prompt <= 0 || reps <= 0) return InvalidArgument("prompt length and repetitions must be positive");
-  BenchRun r;
-  r.test = "pp" + std::to_string(n_prompt);
-  r.n_tokens = n_prompt;
+  if (n_prompt <= 0) return InvalidArgument("prompt length must be positive");
   SessionOptions so;
   so.n_ctx = n_prompt + 1;
   so.batch = std::min<int64_t>(n_prompt, 512);
   ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Create(model, pool, so));
   const std::vector<int32_t> tokens = RandomTokens(n_prompt, model.config().n_vocab);
-  double ttft = 0;
-  for (int rep = -1; rep < reps; ++rep) {  // rep -1: warm-up (page-in, caches)
+  // One repetition = prefill + picking the first token: its time is the time to first token.
+  auto once = [&]() -> Result<int64_t> {
     s->Reset();
-    const auto t0 = Clock::now();
     RETURN_IF_ERROR(s->Prefill(tokens));
     const float* l = s->logits();
-    volatile int32_t first = static_cast<int32_t>(std::max_element(l, l + model.config().n_vocab) - l);
+    volatile int32_t first =
+        static_cast<int32_t>(std::max_element(l, l + model.config().n_vocab) - l);
     (void)first;
-    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (rep >= 0) {
-      r.seconds.push_back(sec);
-      ttft += sec * 1000 / reps;
-    }
-  }
-  r.ttft_ms = ttft;
-  Finish(&r);
+    return n_prompt;
+  };
+  ASSIGN_OR_RETURN(BenchRun r, BenchRepeated("pp" + std::to_string(n_prompt), reps, once));
+  r.ttft_ms = r.mean_seconds * 1000;
   return r;
 }
 
 Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps) {
-  if (n_gen <= 0 || reps <= 0) return InvalidArgument("generation length and repetitions must be positive");
-  BenchRun r;
-  r.test = "tg" + std::to_string(n_gen);
-  r.n_tokens = n_gen;
+  if (n_gen <= 0) return InvalidArgument("generation length must be positive");
   SessionOptions so;
   so.n_ctx = n_gen + 1;
   so.batch = 1;
   ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Create(model, pool, so));
   const std::vector<int32_t> tokens = RandomTokens(n_gen, model.config().n_vocab);
-  for (int rep = -1; rep < reps; ++rep) {
+  return BenchRepeated("tg" + std::to_string(n_gen), reps, [&]() -> Result<int64_t> {
     s->Reset();
-    const auto t0 = Clock::now();
     RETURN_IF_ERROR(s->Prefill({tokens[0]}));
     for (int64_t i = 1; i < n_gen; ++i) RETURN_IF_ERROR(s->Append(tokens[static_cast<size_t>(i)]));
-    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (rep >= 0) r.seconds.push_back(sec);
-  }
-  Finish(&r);
-  return r;
+    return n_gen;
+  });
 }
 
 uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {
@@ -107,7 +96,8 @@ uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {
   uint64_t total = 0;
   for (const TensorInfo& t : model.source().tensors()) {
     const std::string& n = t.name;
-    if (n.rfind("v.", 0) == 0 || n.rfind("a.", 0) == 0 || n.rfind("mm.", 0) == 0) continue;  // encoders
+    if (n.rfind("v.", 0) == 0 || n.rfind("a.", 0) == 0 || n.rfind("mm.", 0) == 0)
+      continue;  // encoders
     const uint64_t rows = t.ne[0] > 0 ? static_cast<uint64_t>(t.n_elements() / t.ne[0]) : 1;
     const uint64_t row_bytes = rows > 0 ? t.nbytes / rows : t.nbytes;
     if (n == "token_embd.weight") {
@@ -116,7 +106,8 @@ uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {
     } else if (n == "per_layer_token_embd.weight") {
       total += row_bytes;
     } else if (n.find("_exps.") != std::string::npos && c.n_expert > 0) {
-      total += t.nbytes / static_cast<uint64_t>(c.n_expert) * static_cast<uint64_t>(c.n_expert_used);
+      total +=
+          t.nbytes / static_cast<uint64_t>(c.n_expert) * static_cast<uint64_t>(c.n_expert_used);
     } else {
       total += t.nbytes;
     }
@@ -124,7 +115,8 @@ uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {
   // KV cache: each layer that owns KV reads min(ctx, window) or ctx positions of K and V (f32).
   for (int il = 0; il < c.first_kv_shared_layer(); ++il) {
     const int64_t span = c.is_sliding(il) ? std::min(ctx, c.sliding_window) : ctx;
-    total += static_cast<uint64_t>(span) * 2 * static_cast<uint64_t>(c.n_head_kv[static_cast<size_t>(il)]) *
+    total += static_cast<uint64_t>(span) * 2 *
+             static_cast<uint64_t>(c.n_head_kv[static_cast<size_t>(il)]) *
              static_cast<uint64_t>(c.head_dim(il)) * 4;
   }
   return total;

@@ -20,6 +20,7 @@ struct BenchRun {
   std::string test;             // "pp512", "tg128"
   int64_t n_tokens = 0;
   std::vector<double> seconds;  // one per repetition (after one warm-up)
+  double mean_seconds = 0;
   double tokens_per_second = 0;  // mean over repetitions
   double stddev = 0;             // of tokens_per_second
   double ttft_ms = 0;            // pp: mean time to the first sampled token

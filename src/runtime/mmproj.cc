@@ -84,12 +84,6 @@ Status Mmproj::CheckTextWidth(int64_t n_embd) const {
   return Status::Ok();
 }
 
-Result<int64_t> Mmproj::ImageTokenCount(int width, int height) const {
-  if (!has_vision()) return InvalidArgument(ws_->path() + ": this projector has no image encoder");
-  VisionEncoder enc(config_.vision, vision_, kernels::Kernels(), nullptr);
-  return enc.TokenCount(width, height);
-}
-
 Result<MediaEmbedding> Mmproj::EncodeImage(const PixelImage& image, ThreadPool* pool) const {
   if (!has_vision()) {
     return InvalidArgument(ws_->path() +

@@ -59,8 +59,6 @@ class Mmproj {
   // all passes, [128, n_frames] feature-major (conformer only).
   Result<MediaEmbedding> EncodeAudio(const AudioClip& clip, ThreadPool* pool,
                                      std::vector<float>* mel = nullptr) const;
-  // The soft-token count an image of this (preprocessed) size produces.
-  Result<int64_t> ImageTokenCount(int width, int height) const;
 
  private:
   Mmproj() = default;

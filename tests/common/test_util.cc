@@ -1,10 +1,13 @@
 #include "common/test_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -51,6 +54,40 @@ void WriteFile(const std::string& path, const std::string& bytes) {
   ASSERT_TRUE(out.good()) << "cannot write " << path;
 }
 
+std::vector<std::string> GoldenSets(const std::string& kind) {
+  std::vector<std::string> sets;
+  const std::string root = GoldenDir() + "/" + kind;
+  if (DIR* d = opendir(root.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name[0] == '.') continue;
+      if (access((root + "/" + name + "/mmproj.gguf").c_str(), R_OK) == 0)
+        sets.push_back(root + "/" + name);
+    }
+    closedir(d);
+  }
+  std::sort(sets.begin(), sets.end());
+  return sets;
+}
+
+Closeness CompareRows(const std::vector<float>& got, const std::vector<float>& want, size_t width) {
+  Closeness c;
+  for (size_t t = 0; t * width < want.size(); ++t) {
+    double dot = 0, ng = 0, nw = 0;
+    for (size_t i = t * width; i < (t + 1) * width; ++i) {
+      const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
+      c.max_abs = std::max(c.max_abs, d);
+      c.mean_abs += d;
+      dot += static_cast<double>(got[i]) * want[i];
+      ng += static_cast<double>(got[i]) * got[i];
+      nw += static_cast<double>(want[i]) * want[i];
+    }
+    c.min_cos = std::min(c.min_cos, dot / std::sqrt(ng * nw + 1e-300));
+  }
+  c.mean_abs /= static_cast<double>(want.size());
+  return c;
+}
+
 std::string TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/pocket-test-XXXXXX";
@@ -82,13 +119,16 @@ const std::string& TinyModelPath() {
   return path;
 }
 
-CommandResult RunPocket(const std::vector<std::string>& args) { return RunPocketWithInput(args, ""); }
+CommandResult RunPocket(const std::vector<std::string>& args) {
+  return RunPocketWithInput(args, "");
+}
 
 CommandResult RunPocketWithInput(const std::vector<std::string>& args, const std::string& input) {
   const char* env = std::getenv("POCKET_BIN");
   const std::string bin = env && *env ? env : std::string(POCKET_BINARY_DIR) + "/bin/pocket";
   const std::string dir = TempDir();
-  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr", in_path = dir + "/stdin";
+  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr",
+                    in_path = dir + "/stdin";
   WriteFile(in_path, input);
   CommandResult r;
   const pid_t pid = fork();

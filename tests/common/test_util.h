@@ -15,13 +15,13 @@ std::string GoldenDir();
 // Skips the current test when the golden data is absent — unless POCKET_REQUIRE_GOLDEN=1,
 // where a missing folder is a failure (CI sets it).
 #define POCKET_REQUIRE_GOLDEN_OR_SKIP()                                                     \
-  do {                                                                                     \
-    if (::pocket::testing::GoldenDir().empty()) {                                          \
-      if (::pocket::testing::GoldenRequired()) {                                           \
+  do {                                                                                      \
+    if (::pocket::testing::GoldenDir().empty()) {                                           \
+      if (::pocket::testing::GoldenRequired()) {                                            \
         FAIL() << "golden data not found (POCKET_REQUIRE_GOLDEN=1): set POCKET_GOLDEN_DIR"; \
-      }                                                                                    \
+      }                                                                                     \
       GTEST_SKIP() << "golden data not found at ../shared/golden; set POCKET_GOLDEN_DIR";   \
-    }                                                                                      \
+    }                                                                                       \
   } while (0)
 
 bool GoldenRequired();
@@ -31,6 +31,16 @@ std::vector<float> ReadF32(const std::string& path);
 // The non-empty lines of a text file (JSON Lines fixtures).
 std::vector<std::string> ReadLines(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
+
+// The golden sets under GoldenDir()/<kind> ("vision", "audio"): every folder holding an
+// mmproj.gguf, sorted, so sets added later (hidden ones) are picked up.
+std::vector<std::string> GoldenSets(const std::string& kind);
+
+// Row-wise closeness of two [rows, width] float arrays (want.size() decides the rows).
+struct Closeness {
+  double max_abs = 0, mean_abs = 0, min_cos = 1;
+};
+Closeness CompareRows(const std::vector<float>& got, const std::vector<float>& want, size_t width);
 
 // A fresh temporary directory for the current test (removed at exit by the OS tmp policy).
 std::string TempDir();

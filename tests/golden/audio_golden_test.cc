@@ -2,8 +2,8 @@
 // `pocket embed --audio pcm16k.wav` from the mmproj GGUF and from hf/ against the judge, the
 // log-mel features against transformers', the original compressed file decoded close to the
 // reference samples, long audio in 30 s passes, and audio end to end through the CLI.
-#include <dirent.h>
 #include <sndfile.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -17,45 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<std::string> AudioSets() {
-  std::vector<std::string> sets;
-  const std::string root = testing::GoldenDir() + "/audio";
-  if (DIR* d = opendir(root.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      if (name[0] == '.') continue;
-      if (access((root + "/" + name + "/mmproj.gguf").c_str(), R_OK) == 0)
-        sets.push_back(root + "/" + name);
-    }
-    closedir(d);
-  }
-  std::sort(sets.begin(), sets.end());
-  return sets;
-}
-
 bool Exists(const std::string& p) { return access(p.c_str(), R_OK) == 0; }
-
-struct Closeness {
-  double max_abs = 0, mean_abs = 0, min_cos = 1;
-};
-
-Closeness Compare(const std::vector<float>& got, const std::vector<float>& want, size_t width) {
-  Closeness c;
-  for (size_t t = 0; t * width < want.size(); ++t) {
-    double dot = 0, ng = 0, nw = 0;
-    for (size_t i = t * width; i < (t + 1) * width; ++i) {
-      const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
-      c.max_abs = std::max(c.max_abs, d);
-      c.mean_abs += d;
-      dot += static_cast<double>(got[i]) * want[i];
-      ng += static_cast<double>(got[i]) * got[i];
-      nw += static_cast<double>(want[i]) * want[i];
-    }
-    c.min_cos = std::min(c.min_cos, dot / std::sqrt(ng * nw + 1e-300));
-  }
-  c.mean_abs /= static_cast<double>(want.size());
-  return c;
-}
 
 // Output in a fixed scratch folder per test binary (TempDir() makes a new folder per call).
 const std::string& Scratch() {
@@ -76,7 +38,7 @@ testing::CommandResult Embed(const std::string& set, const std::string& proj,
 
 TEST(AudioGolden, SetsArePresent) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  EXPECT_GE(AudioSets().size(), 2u);
+  EXPECT_GE(testing::GoldenSets("audio").size(), 2u);
 }
 
 // Judge and tolerance per the READMEs: transformers' embeddings where llama.cpp deviates
@@ -84,7 +46,7 @@ TEST(AudioGolden, SetsArePresent) {
 // (unified: max 1e-4, cosine 0.999999).
 TEST(AudioGolden, EmbeddingsFromWavMatchJudgeFromGgufAndHf) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  for (const std::string& set : AudioSets()) {
+  for (const std::string& set : testing::GoldenSets("audio")) {
     SCOPED_TRACE(set);
     const json m = json::parse(testing::ReadFile(set + "/manifest.json"));
     const size_t width = m["n_embd"].get<size_t>();
@@ -97,7 +59,7 @@ TEST(AudioGolden, EmbeddingsFromWavMatchJudgeFromGgufAndHf) {
       ASSERT_EQ(r.exit_code, 0) << r.err;
       const std::vector<float> got = testing::ReadF32(EmbOut());
       ASSERT_EQ(got.size(), want.size());
-      const Closeness c = Compare(got, want, width);
+      const testing::Closeness c = testing::CompareRows(got, want, width);
       EXPECT_LE(c.max_abs, hf_judge ? 1e-3 : 1e-4);
       EXPECT_GE(c.min_cos, hf_judge ? 0.99999 : 0.999999);
     }
@@ -107,7 +69,7 @@ TEST(AudioGolden, EmbeddingsFromWavMatchJudgeFromGgufAndHf) {
 TEST(AudioGolden, LogMelMatchesTransformers) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
   int checked = 0;
-  for (const std::string& set : AudioSets()) {
+  for (const std::string& set : testing::GoldenSets("audio")) {
     if (!Exists(set + "/mel_hf.f32")) continue;
     SCOPED_TRACE(set);
     const std::string mel = testing::TempDir() + "/mel.f32";
@@ -116,7 +78,7 @@ TEST(AudioGolden, LogMelMatchesTransformers) {
     const std::vector<float> want = testing::ReadF32(set + "/mel_hf.f32"),
                              got = testing::ReadF32(mel);
     ASSERT_EQ(got.size(), want.size());
-    const Closeness c = Compare(got, want, want.size());
+    const testing::Closeness c = testing::CompareRows(got, want, want.size());
     EXPECT_LE(c.max_abs, 5e-3);
     EXPECT_LE(c.mean_abs, 5e-4);
     ++checked;
@@ -129,7 +91,7 @@ TEST(AudioGolden, LogMelMatchesTransformers) {
 // comparison allows a small shift and reports the SNR.
 TEST(AudioGolden, OriginalFileDecodesCloseToReferencePcm) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  for (const std::string& set : AudioSets()) {
+  for (const std::string& set : testing::GoldenSets("audio")) {
     SCOPED_TRACE(set);
     const json m = json::parse(testing::ReadFile(set + "/manifest.json"));
     Result<AudioClip> ours = LoadAudioFile(set + "/" + m["input_file"].get<std::string>());
@@ -159,7 +121,7 @@ TEST(AudioGolden, OriginalFileDecodesCloseToReferencePcm) {
 // Past 30 s the conformer runs in 30 s passes, each its own <|audio> ... <audio|> block.
 TEST(AudioGolden, LongAudioIsEncodedInThirtySecondPasses) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  for (const std::string& set : AudioSets()) {
+  for (const std::string& set : testing::GoldenSets("audio")) {
     const json m = json::parse(testing::ReadFile(set + "/manifest.json"));
     if (m["projector_type"] != "gemma4a") continue;
     Result<AudioClip> clip = LoadAudioFile(set + "/pcm16k.wav");
@@ -195,7 +157,7 @@ TEST(AudioGolden, LongAudioIsEncodedInThirtySecondPasses) {
 
 TEST(AudioCli, RunChatAndErrors) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  for (const std::string& set : AudioSets()) {
+  for (const std::string& set : testing::GoldenSets("audio")) {
     SCOPED_TRACE(set);
     const std::string model = set + "/text-model.gguf", mmproj = set + "/mmproj.gguf";
     auto r =

@@ -2,7 +2,8 @@
 // `pocket embed` from the mmproj GGUF and from hf/, on the set's exact pixels (--keep-size)
 // and end to end from the original image file; and preprocessing (decode + resize) against
 // the transformers/PIL pixel references.
-#include <dirent.h>
+
+#include <unistd.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -16,42 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<std::string> VisionSets() {
-  std::vector<std::string> sets;
-  const std::string root = testing::GoldenDir() + "/vision";
-  if (DIR* d = opendir(root.c_str())) {
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      if (name[0] == '.') continue;
-      if (access((root + "/" + name + "/mmproj.gguf").c_str(), R_OK) == 0)
-        sets.push_back(root + "/" + name);
-    }
-    closedir(d);
-  }
-  std::sort(sets.begin(), sets.end());
-  return sets;
-}
-
-struct Closeness {
-  double max_abs = 0;
-  double min_cos = 1;
-};
-
-Closeness Compare(const std::vector<float>& got, const std::vector<float>& want, size_t width) {
-  Closeness c;
-  for (size_t t = 0; t * width < want.size(); ++t) {
-    double dot = 0, ng = 0, nw = 0;
-    for (size_t i = t * width; i < (t + 1) * width; ++i) {
-      c.max_abs = std::max(c.max_abs, std::fabs(static_cast<double>(got[i]) - want[i]));
-      dot += static_cast<double>(got[i]) * want[i];
-      ng += static_cast<double>(got[i]) * got[i];
-      nw += static_cast<double>(want[i]) * want[i];
-    }
-    c.min_cos = std::min(c.min_cos, dot / std::sqrt(ng * nw + 1e-300));
-  }
-  return c;
-}
-
 std::vector<float> Embed(const std::vector<std::string>& extra) {
   const std::string out = testing::TempDir() + "/emb.f32";
   std::remove(out.c_str());
@@ -64,14 +29,14 @@ std::vector<float> Embed(const std::vector<std::string>& extra) {
 
 TEST(VisionGolden, SetsArePresent) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  EXPECT_GE(VisionSets().size(), 2u);
+  EXPECT_GE(testing::GoldenSets("vision").size(), 2u);
 }
 
 // The judge: transformers' output where the set has one (llama.cpp deviates), else llama.cpp's
 // (the README says it matches transformers to float noise). Tolerance from the READMEs.
 TEST(VisionGolden, KeepSizeEmbeddingsMatchJudgeFromGgufAndHf) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  for (const std::string& set : VisionSets()) {
+  for (const std::string& set : testing::GoldenSets("vision")) {
     SCOPED_TRACE(set);
     const json m = json::parse(testing::ReadFile(set + "/manifest.json"));
     const size_t width = m["n_embd"].get<size_t>();
@@ -85,7 +50,7 @@ TEST(VisionGolden, KeepSizeEmbeddingsMatchJudgeFromGgufAndHf) {
           Embed({"-m", set + "/text-model.gguf", "--mmproj", proj, "--image",
                  set + "/preprocessed.png", "--keep-size", "-t", "2"});
       ASSERT_EQ(got.size(), want.size());
-      const Closeness c = Compare(got, want, width);
+      const testing::Closeness c = testing::CompareRows(got, want, width);
       EXPECT_LE(c.max_abs, 1e-4);
       EXPECT_GE(c.min_cos, 0.999999);
     }
@@ -95,7 +60,7 @@ TEST(VisionGolden, KeepSizeEmbeddingsMatchJudgeFromGgufAndHf) {
 // From the JPEG through pocket's own decoder and bicubic resize at the default budget (280).
 TEST(VisionGolden, EndToEndFromImageFileAtDefaultBudget) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  for (const std::string& set : VisionSets()) {
+  for (const std::string& set : testing::GoldenSets("vision")) {
     if (access((set + "/embeddings_hf_b280.f32").c_str(), R_OK) != 0) continue;
     SCOPED_TRACE(set);
     const json m = json::parse(testing::ReadFile(set + "/manifest.json"));
@@ -106,7 +71,7 @@ TEST(VisionGolden, EndToEndFromImageFileAtDefaultBudget) {
           Embed({"-m", set + "/text-model.gguf", "--mmproj", proj, "--image",
                  set + "/" + m["input_file"].get<std::string>()});
       ASSERT_EQ(got.size(), want.size());
-      const Closeness c = Compare(got, want, width);
+      const testing::Closeness c = testing::CompareRows(got, want, width);
       EXPECT_LE(c.max_abs, 0.1);
       EXPECT_GE(c.min_cos, 0.9995);
     }
@@ -211,7 +176,7 @@ namespace {
 // (no PLE, so image tokens are bidirectional in sliding layers).
 TEST(VisionCli, RunAndChatWithAnImage) {
   POCKET_REQUIRE_GOLDEN_OR_SKIP();
-  for (const std::string& set : VisionSets()) {
+  for (const std::string& set : testing::GoldenSets("vision")) {
     SCOPED_TRACE(set);
     const std::string model = set + "/text-model.gguf", mmproj = set + "/mmproj.gguf",
                       image = set + "/test-1.jpeg";

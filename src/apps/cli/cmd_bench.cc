@@ -140,10 +140,8 @@ int RunBench(int argc, char** argv) {
       w.Key("peak_rss_bytes").Uint(peak_rss);
       if (!tg && !media) w.Key("ttft_ms").Double(r.ttft_ms);
       if (media) {
-        double mean = 0;
-        for (double x : r.seconds) mean += x / static_cast<double>(r.seconds.size());
         w.Key("tokens").Int(r.n_tokens);
-        w.Key("seconds").Double(mean);
+        w.Key("seconds").Double(r.mean_seconds);
       }
       if (tg) {
         w.Key("bytes_per_token").Uint(bytes_per_token);
@@ -168,9 +166,7 @@ int RunBench(int argc, char** argv) {
   }
   for (const BenchRun& r : runs) {
     if (r.test == "image" || r.test == "audio") {
-      double mean = 0;
-      for (double x : r.seconds) mean += x / static_cast<double>(r.seconds.size());
-      std::printf("\n%s: %lld soft tokens encoded in %.3f s", r.test.c_str(), (long long)r.n_tokens, mean);
+      std::printf("\n%s: %lld soft tokens encoded in %.3f s", r.test.c_str(), (long long)r.n_tokens, r.mean_seconds);
       continue;
     }
     if (r.test[0] == 'p') std::printf("\n%s: time to first token %.1f ms", r.test.c_str(), r.ttft_ms);

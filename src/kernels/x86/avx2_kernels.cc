@@ -7,14 +7,13 @@
 
 #include "kernels/scalar/unpack.h"
 #include "kernels/table_fill.h"
+#include "kernels/x86/avx2_util.h"
 #include "quant/quant.h"
 
 namespace pocket::kernels {
 namespace {
 
-// F16C hardware conversion (exact for every half, subnormals included); the portable
-// F16ToF32 of tensor/fp16.h is branchy and shows up in profiles of the dot products.
-inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
+using avx2::HalfToFloat;
 
 using quant::BlockQ4_0;
 using quant::BlockQ8_0;

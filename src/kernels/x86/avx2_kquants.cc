@@ -7,15 +7,14 @@
 #include <algorithm>
 
 #include "kernels/table_fill.h"
+#include "kernels/x86/avx2_util.h"
 #include "quant/blocks.h"
 #include "tensor/fp16.h"
 
 namespace pocket::kernels {
 namespace {
 
-// F16C hardware conversion (exact for every half, subnormals included); the portable
-// F16ToF32 of tensor/fp16.h is branchy and shows up in profiles of the dot products.
-inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
+using avx2::HalfToFloat;
 
 using quant::BlockQ4_K;
 using quant::BlockQ6_K;

@@ -36,6 +36,8 @@ class GgufFile {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::string& path() const { return path_; }
   uint64_t file_size() const { return file_size_; }
+  // The file mapping; null when parsed from caller-owned bytes.
+  const MappedFile* mapping() const { return mapping_.get(); }
 
  private:
   std::shared_ptr<MappedFile> mapping_;

@@ -29,6 +29,8 @@ class SafetensorsFile {
   const std::vector<std::pair<std::string, std::string>>& user_metadata() const { return user_metadata_; }
   const std::string& path() const { return path_; }
   uint64_t file_size() const { return file_size_; }
+  // The file mapping; null when parsed from caller-owned bytes.
+  const MappedFile* mapping() const { return mapping_.get(); }
 
  private:
   std::shared_ptr<MappedFile> mapping_;

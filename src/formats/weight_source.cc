@@ -101,4 +101,18 @@ Result<std::unique_ptr<WeightSource>> WeightSource::OpenGguf(const std::string& 
   return ws;
 }
 
+void WeightSource::ReleasePages(const uint8_t* data, uint64_t bytes) const {
+  auto release = [&](const MappedFile* m) {
+    if (m == nullptr || m->data() == nullptr || data < m->data() ||
+        data + bytes > m->data() + m->size())
+      return false;
+    m->AdviseDontNeed(static_cast<size_t>(data - m->data()), static_cast<size_t>(bytes));
+    return true;
+  };
+  for (const GgufFile& f : gguf_files_)
+    if (release(f.mapping())) return;
+  for (const SafetensorsFile& f : st_files_)
+    if (release(f.mapping())) return;
+}
+
 }  // namespace pocket

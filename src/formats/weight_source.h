@@ -53,6 +53,12 @@ class WeightSource {
   bool has_chat_template() const { return has_chat_template_; }
   const std::string& folder() const { return folder_; }
 
+  // Drops the pages of [data, data + bytes) from this process's resident set when the range
+  // lies in one of the file mappings (a later read faults them back in from the file):
+  // used once a matrix has been repacked and its mapped original is no longer read. Anything
+  // else (caller-owned memory) is left alone.
+  void ReleasePages(const uint8_t* data, uint64_t bytes) const;
+
  private:
   WeightSource() = default;
   Status AddTensor(TensorInfo t);

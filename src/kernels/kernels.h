@@ -41,11 +41,32 @@ using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
 using GemmTileFn = void (*)(int64_t n, const uint8_t* w, uint64_t w_stride, int nr,
                             const uint8_t* a, uint64_t a_stride, int nc, float* out, int64_t ldo);
 
+// Packed weights (kernels/packed.h): groups of kPackRows rows interleaved four elements at a
+// time, so one 32-byte register holds four consecutive weights of each of the eight rows and
+// an integer multiply-add yields eight outputs at once.
+inline constexpr int kPackRows = 8;
+// What a packed GEMM needs to know about each 32-element Q8_0 activation block besides its
+// quants: the scale in f32 and the sum of the quants (for formats with an implicit offset,
+// Σ(q - 8)·a = Σ q·a - 8·Σ a).
+struct ActBlockInfo {
+  float d;
+  int32_t sum;
+};
+// out[c * ldo + r] = dot(packed weight row r, activation row c) for r < kPackRows * n_groups,
+// c < nc. Groups follow each other in `w` (kPackRows * row bytes each); activation row c
+// starts at a + c * a_stride and its block infos at info + c * info_stride. Every output is
+// computed with the same operations whatever nc is, so a token gets bit-identical results in
+// decode (nc = 1) and in a prefill chunk; ISA variants equal the scalar one bit for bit.
+using GemmPackedFn = void (*)(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
+                              uint64_t a_stride, const ActBlockInfo* info, int64_t info_stride,
+                              int nc, float* out, int64_t ldo);
+
 struct KernelTable {
   Isa isa = Isa::kScalar;
   VecDotFn vec_dot[kMaxTypeId] = {};            // null: weight type has no dot kernel
   GemmTileFn gemm_tile[kMaxTypeId] = {};        // null: use vec_dot per (row, column)
   QuantizeActFn quantize_act[kMaxTypeId] = {};  // by activation type id
+  GemmPackedFn gemm_packed[kMaxTypeId] = {};    // null: the type has no packed layout
 
   // f32 vectors.
   float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;

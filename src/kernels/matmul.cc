@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernels/packed.h"
+
 namespace pocket::kernels {
 namespace {
 
@@ -29,11 +31,37 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
     for (int64_t t = 0; t < n_tok; ++t) encode(t, 0);
   }
 
-  // Row chunks: enough tasks for load balance, multiples of 4 rows for the tile kernels.
+  // Row chunks: enough tasks for load balance, multiples of 4 rows for the tile kernels and
+  // of kPackRows for packed weights.
   const int64_t token_blocks = (n_tok + kTokenBlock - 1) / kTokenBlock;
   int64_t row_chunk = (w.rows + n_threads * 8 - 1) / (n_threads * 8);
-  row_chunk = std::max<int64_t>(16, (row_chunk + 3) / 4 * 4);
+  row_chunk = std::max<int64_t>(16, (row_chunk + 7) / 8 * 8);
   const int64_t row_chunks = (w.rows + row_chunk - 1) / row_chunk;
+  const int64_t n_tasks = row_chunks * token_blocks;
+
+  if (w.packed) {
+    const int64_t nb = w.cols / 32;
+    const size_t info_need = static_cast<size_t>(nb * n_tok);
+    if (scratch->act_info.size() < info_need) scratch->act_info.resize(info_need);
+    ActBlockInfo* info = scratch->act_info.data();
+    for (int64_t t = 0; t < n_tok; ++t)
+      ActivationBlockInfos(act + static_cast<uint64_t>(t) * act_bytes, w.cols, info + t * nb);
+    const GemmPackedFn gemm = k.gemm_packed[tid];
+    auto run_packed = [&](int64_t task, int) {
+      const int64_t rc = task % row_chunks, tb = task / row_chunks;
+      const int64_t r0 = rc * row_chunk, r1 = std::min(w.rows, r0 + row_chunk);
+      const int64_t t0 = tb * kTokenBlock, t1 = std::min(n_tok, t0 + kTokenBlock);
+      gemm(w.cols, w.data + static_cast<uint64_t>(r0) * w.row_bytes,
+           static_cast<int>((r1 - r0) / kPackRows), act + static_cast<uint64_t>(t0) * act_bytes,
+           act_bytes, info + t0 * nb, nb, static_cast<int>(t1 - t0), y + t0 * ldy + r0, ldy);
+    };
+    if (pool) {
+      pool->ParallelFor(n_tasks, run_packed);
+    } else {
+      for (int64_t t = 0; t < n_tasks; ++t) run_packed(t, 0);
+    }
+    return;
+  }
   const VecDotFn dot = k.vec_dot[tid];
   const GemmTileFn tile = k.gemm_tile[tid];
 
@@ -55,7 +83,6 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
         yt[r] = dot(w.cols, w.data + static_cast<uint64_t>(r) * w.row_bytes, at);
     }
   };
-  const int64_t n_tasks = row_chunks * token_blocks;
   if (pool) {
     pool->ParallelFor(n_tasks, run);
   } else {

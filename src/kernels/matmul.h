@@ -12,19 +12,22 @@
 
 namespace pocket::kernels {
 
-// A row-major weight matrix view into mapped (or repacked) memory. Not owning.
+// A weight matrix view into mapped (or repacked) memory. Not owning. Row-major, or in the
+// packed layout of kernels/packed.h (groups of kPackRows rows, rows * row_bytes bytes).
 struct WeightMatrix {
   DType type = DType::kF32;
   const uint8_t* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
   uint64_t row_bytes = 0;
+  bool packed = false;
 };
 
 // Reusable buffers of one MatMul caller. Grows to the largest call and is then reused: the
 // token loop allocates nothing once warmed up.
 struct MatMulScratch {
   std::vector<uint8_t> act;
+  std::vector<ActBlockInfo> act_info;  // packed weights only
 };
 
 // y[t * ldy + r] = Σ_c W[r][c] · x[t * ldx + c], for t < n_tok, r < w.rows.

@@ -10,12 +10,6 @@
 namespace pocket {
 namespace {
 
-kernels::WeightMatrix ToMatrix(const ref::MatView& v) {
-  const uint64_t row_bytes = *RowBytes(v.t->type, v.cols);
-  return {v.t->type, v.t->data + static_cast<uint64_t>(v.row_offset) * row_bytes, v.rows, v.cols,
-          row_bytes};
-}
-
 // Every matrix the decoder multiplies must have a kernel for its type (null: absent tensor).
 Status CheckKernel(const TensorInfo* t) {
   if (t == nullptr || kernels::HasMatMulKernel(t->type)) return Status::Ok();
@@ -26,6 +20,27 @@ Status CheckKernel(const TensorInfo* t) {
 size_t Sz(int64_t v) { return static_cast<size_t>(v); }
 
 }  // namespace
+
+std::unique_ptr<kernels::PackedWeights> PackDecoderWeights(const Gemma4Weights& w,
+                                                           const WeightSource& ws,
+                                                           const kernels::KernelTable& k,
+                                                           ThreadPool* pool) {
+  std::vector<kernels::PackedWeights::Source> sources;
+  auto add = [&](const TensorInfo* t, int64_t cols) {
+    if (t != nullptr && cols > 0) sources.push_back({t->type, t->data, t->n_elements() / cols, cols});
+  };
+  add(w.output.t, w.output.cols);
+  add(w.ple_proj.t, w.ple_proj.cols);
+  for (const LayerWeights& l : w.layers) {
+    for (const ref::MatView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down,
+                                  &l.inp_gate, &l.proj, &l.router})
+      add(v->t, v->cols);
+    for (const TensorInfo* t : {l.gate_up_exps, l.gate_exps, l.up_exps, l.down_exps})
+      if (t != nullptr) add(t, t->ne[0]);
+  }
+  return kernels::PackedWeights::Build(
+      k, sources, pool, [&ws](const uint8_t* data, uint64_t bytes) { ws.ReleasePages(data, bytes); });
+}
 
 Result<std::unique_ptr<Decoder>> Decoder::Create(const Gemma4TextConfig& c, const Gemma4Weights& w,
                                                  ThreadPool* pool, const DecoderOptions& o) {
@@ -117,7 +132,9 @@ void Decoder::ForTokens(int64_t n, Fn&& fn) {
 }
 
 void Decoder::MatMul(const ref::MatView& w, const float* x, int64_t n, float* y) {
-  kernels::MatMul(k_, pool_, ToMatrix(w), x, w.cols, n, y, w.rows, &mm_scratch_);
+  const kernels::WeightMatrix m = kernels::PackedWeights::View(
+      opt_.packed, k_, w.t->type, w.t->data, w.row_offset, w.rows, w.cols);
+  kernels::MatMul(k_, pool_, m, x, w.cols, n, y, w.rows, &mm_scratch_);
 }
 
 void Decoder::Embed(const DecoderBatch& b) {

@@ -14,6 +14,7 @@
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/packed.h"
 #include "model/config.h"
 #include "model/weights.h"
 #include "runtime/kv_cache.h"
@@ -25,7 +26,16 @@ struct DecoderOptions {
   int64_t max_batch = 512;  // largest chunk one Forward call takes
   kernels::KvType kv_type = kernels::KvType::kF32;
   const kernels::KernelTable* kernels = nullptr;  // null: the best table for this CPU
+  // The model's repacked matrices (PackDecoderWeights), or null: plain mapped rows. Borrowed.
+  const kernels::PackedWeights* packed = nullptr;
 };
+
+// Repacks the decoder's matrices (every one the packed kernels take) for `k`, releasing the
+// mapped originals' pages from `ws` as it goes. The result outlives every Decoder using it.
+std::unique_ptr<kernels::PackedWeights> PackDecoderWeights(const Gemma4Weights& w,
+                                                           const WeightSource& ws,
+                                                           const kernels::KernelTable& k,
+                                                           ThreadPool* pool);
 
 // One chunk of input. Rows with embedding_mask[i] != 0 take embeddings[i] (a soft token
 // from a vision/audio encoder, not scaled) instead of E[token]·√H; their token id is what

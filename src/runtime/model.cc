@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "runtime/decoder.h"
+
 namespace pocket {
 namespace {
 
@@ -34,6 +36,10 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path) {
   if (m->tokenizer_->n_vocab() > m->config_.n_vocab) {
     return InvalidArgument(StrFormat("%s: the tokenizer has %d tokens but the embedding table only %lld rows",
                                      path.c_str(), m->tokenizer_->n_vocab(), (long long)m->config_.n_vocab));
+  }
+  {
+    ThreadPool pool(ThreadPool::HardwareThreads());
+    m->packed_ = PackDecoderWeights(m->weights_, *m->ws_, kernels::Kernels(), &pool);
   }
   m->default_sampling_ = DefaultSampling(m->ws_->metadata());
   m->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

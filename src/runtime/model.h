@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "formats/weight_source.h"
+#include "kernels/packed.h"
 #include "model/config.h"
 #include "model/weights.h"
 #include "runtime/sampler.h"
@@ -30,6 +31,8 @@ class Model {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const SamplingParams& default_sampling() const { return default_sampling_; }
   double load_seconds() const { return load_seconds_; }
+  // The matrices repacked for the kernels at load (shared by every session).
+  const kernels::PackedWeights* packed() const { return packed_.get(); }
 
  private:
   Model() = default;
@@ -40,6 +43,7 @@ class Model {
   std::unique_ptr<Tokenizer> tokenizer_;
   SamplingParams default_sampling_;
   double load_seconds_ = 0;
+  std::unique_ptr<kernels::PackedWeights> packed_;
 };
 
 }  // namespace pocket

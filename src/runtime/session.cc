@@ -20,6 +20,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, ThreadPool*
   d.n_ctx = model.config().context_length > 0 ? std::min(options.n_ctx, model.config().context_length) : options.n_ctx;
   d.max_batch = options.batch;
   d.kv_type = options.kv_type;
+  d.packed = model.packed();
   ASSIGN_OR_RETURN(std::unique_ptr<Decoder> decoder, Decoder::Create(model.config(), model.weights(), pool, d));
   return std::unique_ptr<Session>(new Session(model, std::move(decoder)));
 }

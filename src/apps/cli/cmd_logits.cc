@@ -130,6 +130,7 @@ int RunLogits(int argc, char** argv) {
   std::function<Status(const int32_t*, int64_t, float*)> feed;
   std::unique_ptr<ReferenceDecoder> reference;
   std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<kernels::PackedWeights> packed;
   std::unique_ptr<Decoder> decoder;
   if (args.Has("--reference")) {
     reference = std::make_unique<ReferenceDecoder>(*config, *weights, n_tokens + greedy);
@@ -144,6 +145,8 @@ int RunLogits(int argc, char** argv) {
     opt.n_ctx = n_tokens + greedy;
     opt.max_batch = args.Has("--incremental") ? 1 : batch;
     opt.kv_type = kv;
+    packed = PackDecoderWeights(*weights, **ws, kernels::Kernels(), pool.get());
+    opt.packed = packed.get();
     auto d = Decoder::Create(*config, *weights, pool.get(), opt);
     if (!d.ok()) return ReportError(d.status().WithContext(args.Get("--model")));
     decoder = std::move(*d);

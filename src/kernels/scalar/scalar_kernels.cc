@@ -3,6 +3,7 @@
 // in f32), so the ISA kernels can reproduce them up to summation order.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/scalar/unpack.h"
@@ -183,6 +184,49 @@ void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
   }
 }
 
+// Packed GEMM reference (layout in kernels/packed.h). Per output and block: the exact integer
+// sum of quant products, then acc = fma(d_w * d_a, sum, acc). The ISA variants do exactly
+// this, eight rows at a time, and must match it bit for bit.
+template <bool kQ4>
+void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                const ActBlockInfo* info, int64_t info_stride, int nc, float* out, int64_t ldo) {
+  const int64_t nb = n / 32;
+  const int group_block = kPackRows * (kQ4 ? 18 : 34);
+  for (int g = 0; g < n_groups; ++g) {
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * group_block;
+    for (int c = 0; c < nc; ++c) {
+      const auto* ya = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride);
+      const ActBlockInfo* in = info + c * info_stride;
+      float acc[kPackRows] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = wg + b * group_block;
+        const uint8_t* q = blk + 2 * kPackRows;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sum = 0;
+          if constexpr (kQ4) {
+            for (int j = 0; j < 4; ++j) {
+              for (int i = 0; i < 4; ++i) {
+                const int v = q[32 * j + 4 * r + i];
+                sum += (v & 15) * ya[b].qs[4 * j + i] + (v >> 4) * ya[b].qs[16 + 4 * j + i];
+              }
+            }
+            sum -= 8 * in[b].sum;
+          } else {
+            for (int j = 0; j < 8; ++j) {
+              for (int i = 0; i < 4; ++i)
+                sum += static_cast<int8_t>(q[32 * j + 4 * r + i]) * ya[b].qs[4 * j + i];
+            }
+          }
+          uint16_t dw;
+          std::memcpy(&dw, blk + 2 * r, 2);
+          acc[r] = std::fma(F16ToF32(dw) * in[b].d, static_cast<float>(sum), acc[r]);
+        }
+      }
+      for (int r = 0; r < kPackRows; ++r) out[c * ldo + g * kPackRows + r] = acc[r];
+    }
+  }
+}
+
 void FillScalarKernels(KernelTable* t) {
   t->isa = Isa::kScalar;
   t->vec_dot[Id(DType::kF32)] = VecDotF32;
@@ -201,6 +245,8 @@ void FillScalarKernels(KernelTable* t) {
   t->vec_dot[Id(DType::kQ5_K)] = VecDotK<DType::kQ5_K>;
   t->vec_dot[Id(DType::kQ6_K)] = VecDotK<DType::kQ6_K>;
   t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
+  t->gemm_packed[Id(DType::kQ8_0)] = GemmPacked<false>;
+  t->gemm_packed[Id(DType::kQ4_0)] = GemmPacked<true>;
   t->quantize_act[Id(DType::kF32)] = QuantizeF32;
   t->quantize_act[Id(DType::kF16)] = QuantizeF16;
   t->quantize_act[Id(DType::kBF16)] = QuantizeBF16;

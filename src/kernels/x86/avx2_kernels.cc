@@ -690,6 +690,7 @@ void FillAvx2Kernels(KernelTable* t) {
   t->kv_axpy[1] = KvAxpy16<false>;
   t->kv_axpy[2] = KvAxpy16<true>;
   FillAvx2KQuantKernels(t);
+  FillAvx2PackedKernels(t);
 }
 
 }  // namespace pocket::kernels

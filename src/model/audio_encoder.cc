@@ -41,6 +41,17 @@ Status BindSoftplusVector(Binder& b, const std::string& name, int64_t n, bool re
 
 }  // namespace
 
+std::vector<const ref::MatView*> AudioWeights::Matrices() const {
+  std::vector<const ref::MatView*> out = {&conv0, &conv1, &input_proj, &out_proj, &proj};
+  for (const AudioLayerWeights& l : layers) {
+    out.push_back(&l.k_rel);
+    for (const ClippedLinear* c : {&l.ffn1.up, &l.ffn1.down, &l.ffn2.up, &l.ffn2.down, &l.q, &l.k,
+                                   &l.v, &l.o, &l.conv_start, &l.conv_end})
+      out.push_back(&c->w);
+  }
+  return out;
+}
+
 Result<AudioWeights> AudioWeights::Bind(const WeightSource& ws, const AudioConfig& c) {
   Binder b(ws);
   AudioWeights w;

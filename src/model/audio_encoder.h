@@ -48,13 +48,16 @@ struct AudioWeights {
   ref::MatView proj;  // [n_embd_text, n_out] (unified: [n_embd_text, frame])
 
   static Result<AudioWeights> Bind(const WeightSource& ws, const AudioConfig& c);
+  // Every matrix the encoder multiplies through EncoderOps::MatMul (for repacking).
+  std::vector<const ref::MatView*> Matrices() const;
 };
 
 class AudioEncoder {
  public:
+  // `packed` (may be null) holds repacked copies of w's matrices (AudioWeights::Matrices).
   AudioEncoder(const AudioConfig& c, const AudioWeights& w, const kernels::KernelTable& k,
-               ThreadPool* pool)
-      : c_(c), w_(w), ops_(k, pool) {}
+               ThreadPool* pool, const kernels::PackedWeights* packed = nullptr)
+      : c_(c), w_(w), ops_(k, pool, packed) {}
 
   // Conformer: log-mel features [n_frames][n_mel] of which the first n_valid are real;
   // `out` receives [ConformerTokenCount(n_valid), n_embd_text].

@@ -56,10 +56,8 @@ Status BindClippedLinear(Binder& b, const std::string& prefix, int64_t rows, int
 }
 
 void EncoderOps::MatMul(const ref::MatView& w, const float* x, int64_t n, float* y) {
-  const uint64_t row_bytes = *RowBytes(w.t->type, w.cols);
-  const kernels::WeightMatrix m{w.t->type,
-                                w.t->data + static_cast<uint64_t>(w.row_offset) * row_bytes, w.rows,
-                                w.cols, row_bytes};
+  const kernels::WeightMatrix m = kernels::PackedWeights::View(packed_, k_, w.t->type, w.t->data,
+                                                               w.row_offset, w.rows, w.cols);
   kernels::MatMul(k_, pool_, m, x, w.cols, n, y, w.rows, &mm_);
 }
 

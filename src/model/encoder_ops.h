@@ -16,6 +16,7 @@
 #include "base/thread_pool.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
+#include "kernels/packed.h"
 #include "model/binder.h"
 
 namespace pocket {
@@ -47,7 +48,10 @@ Status BindClippedLinear(Binder& b, const std::string& prefix, int64_t rows, int
 
 class EncoderOps {
  public:
-  EncoderOps(const kernels::KernelTable& k, ThreadPool* pool) : k_(k), pool_(pool) {}
+  // `packed` (may be null, borrowed) holds repacked copies of the matrices MatMul is given.
+  EncoderOps(const kernels::KernelTable& k, ThreadPool* pool,
+             const kernels::PackedWeights* packed = nullptr)
+      : k_(k), pool_(pool), packed_(packed) {}
 
   const kernels::KernelTable& k() const { return k_; }
   ThreadPool* pool() const { return pool_; }
@@ -82,6 +86,7 @@ class EncoderOps {
  private:
   const kernels::KernelTable& k_;
   ThreadPool* pool_;
+  const kernels::PackedWeights* packed_;
   kernels::MatMulScratch mm_;
   std::vector<float> clamped_;
   std::vector<float> scores_;                     // [query block][keys]

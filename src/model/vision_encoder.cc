@@ -67,6 +67,15 @@ Status BindUnified(Binder& b, const VisionConfig& c, VisionWeights* w) {
 
 }  // namespace
 
+std::vector<const ref::MatView*> VisionWeights::Matrices() const {
+  std::vector<const ref::MatView*> out = {&patch_embd, &proj};
+  for (const VisionLayerWeights& l : layers) {
+    for (const ClippedLinear* c : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+      out.push_back(&c->w);
+  }
+  return out;
+}
+
 Result<VisionWeights> VisionWeights::Bind(const WeightSource& ws, const VisionConfig& c) {
   Binder b(ws);
   VisionWeights w;

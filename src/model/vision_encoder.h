@@ -43,13 +43,16 @@ struct VisionWeights {
   ref::MatView proj;  // [n_embd_text, D]
 
   static Result<VisionWeights> Bind(const WeightSource& ws, const VisionConfig& c);
+  // Every matrix the encoder multiplies through EncoderOps::MatMul (for repacking).
+  std::vector<const ref::MatView*> Matrices() const;
 };
 
 class VisionEncoder {
  public:
+  // `packed` (may be null) holds repacked copies of w's matrices (VisionWeights::Matrices).
   VisionEncoder(const VisionConfig& c, const VisionWeights& w, const kernels::KernelTable& k,
-                ThreadPool* pool)
-      : c_(c), w_(w), ops_(k, pool) {}
+                ThreadPool* pool, const kernels::PackedWeights* packed = nullptr)
+      : c_(c), w_(w), ops_(k, pool, packed) {}
 
   // Soft tokens for an image of this size: an error unless both sides are positive multiples
   // of the side multiple (48) and fit the position table.

@@ -69,6 +69,19 @@ Status Mmproj::Bind() {
     if (!a.ok()) return a.status().WithContext(ws_->path());
     audio_ = std::move(*a);
   }
+  std::vector<kernels::PackedWeights::Source> sources;
+  for (const std::vector<const ref::MatView*>& list : {vision_.Matrices(), audio_.Matrices()}) {
+    for (const ref::MatView* v : list) {
+      // Only whole tensors in their own row-major shape (a conv kernel bound flat keeps its rows).
+      if (v->t != nullptr && v->row_offset == 0 && v->t->n_elements() == v->rows * v->cols &&
+          v->t->ne[0] == v->cols)
+        sources.push_back({v->t->type, v->t->data, v->rows, v->cols});
+    }
+  }
+  ThreadPool pool(ThreadPool::HardwareThreads());
+  packed_ = kernels::PackedWeights::Build(
+      kernels::Kernels(), sources, &pool,
+      [this](const uint8_t* data, uint64_t bytes) { ws_->ReleasePages(data, bytes); });
   return Status::Ok();
 }
 
@@ -90,7 +103,7 @@ Result<MediaEmbedding> Mmproj::EncodeImage(const PixelImage& image, ThreadPool* 
                            ": this projector has no image encoder (it is audio-only)");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  VisionEncoder enc(config_.vision, vision_, kernels::Kernels(), pool);
+  VisionEncoder enc(config_.vision, vision_, kernels::Kernels(), pool, packed_.get());
   MediaEmbedding e;
   RETURN_IF_ERROR(enc.Encode(image, &e.data));
   e.n_embd = config_.vision.n_embd_text;
@@ -110,7 +123,7 @@ Result<MediaEmbedding> Mmproj::EncodeAudio(const AudioClip& clip, ThreadPool* po
   }
   if (clip.samples.empty()) return InvalidArgument("audio has no samples");
   std::lock_guard<std::mutex> lock(mu_);
-  AudioEncoder enc(config_.audio, audio_, kernels::Kernels(), pool);
+  AudioEncoder enc(config_.audio, audio_, kernels::Kernels(), pool, packed_.get());
   MediaEmbedding e;
   e.n_embd = config_.audio.n_embd_text;
   const int64_t n = static_cast<int64_t>(clip.samples.size());

@@ -69,6 +69,7 @@ class Mmproj {
   MmprojConfig config_;
   VisionWeights vision_;
   AudioWeights audio_;
+  std::unique_ptr<kernels::PackedWeights> packed_;  // both encoders' repacked matrices
   mutable std::mutex mu_;
 };
 

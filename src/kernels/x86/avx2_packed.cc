@@ -24,6 +24,10 @@ inline __m256i Broadcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// An empty asm statement that "modifies" v: keeps the compiler from hoisting every product of
+// a block ahead of the additions (GCC reassociates the integer sums and then spills them).
+inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
+
 inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
   return reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
 }
@@ -49,8 +53,11 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       const __m256i lo = _mm256_and_si256(raw, m4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
       for (int c = 0; c < NC; ++c) {
-        s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 4 * j)));
-        s16[c] = _mm256_add_epi16(s16[c], _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 16 + 4 * j)));
+        const __m256i p =
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 4 * j)),
+                             _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 16 + 4 * j)));
+        s16[c] = _mm256_add_epi16(s16[c], p);
+        KeepInRegister(s16[c]);
       }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
@@ -85,6 +92,7 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       for (int c = 0; c < NC; ++c) {
         const __m256i sa = _mm256_sign_epi8(Broadcast4(qa[c] + 4 * j), w);
         s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sa), ones));
+        KeepInRegister(s32[c]);
       }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));

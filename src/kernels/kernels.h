@@ -77,6 +77,8 @@ struct KernelTable {
   void (*rms_norm)(const float* x, const float* w, int64_t n, float eps, float* y) = nullptr;
   // out = gelu_tanh(gate) * up. In place (out == gate) allowed.
   void (*gelu_tanh_mul)(int64_t n, const float* gate, const float* up, float* out) = nullptr;
+  // out = x · sigmoid(gate) (SiLU when gate == x; the audio encoder's GLU). In place allowed.
+  void (*sigmoid_mul)(int64_t n, const float* gate, const float* x, float* out) = nullptr;
   // x = softmax(x), in place (max-subtracted).
   void (*softmax)(int64_t n, float* x) = nullptr;
   // C[m][n] = Σ_k A[m][k] · B[k][n] for m < M, n < N (row-major, leading dimensions lda, ldb,

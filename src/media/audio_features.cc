@@ -56,12 +56,21 @@ void Fft(std::vector<std::complex<double>>* xp) {
     j ^= bit;
     if (i < j) std::swap(x[i], x[j]);
   }
+  // Twiddles exp(-2πi·m/n), m < n/2, kept per thread for the last n: stage `len` uses
+  // m = k·(n/len), and (2π/n)·(k·n/len) equals (2π/len)·k exactly (n/len is a power of two).
+  thread_local std::vector<std::complex<double>> tw;
+  if (tw.size() != n / 2) {
+    tw.resize(n / 2);
+    const double ang_n = -2.0 * M_PI / static_cast<double>(n);
+    for (size_t m = 0; m < n / 2; ++m) {
+      tw[m] = {std::cos(ang_n * static_cast<double>(m)), std::sin(ang_n * static_cast<double>(m))};
+    }
+  }
   for (size_t len = 2; len <= n; len <<= 1) {
-    const double ang = -2.0 * M_PI / static_cast<double>(len);
+    const size_t step = n / len;
     for (size_t i = 0; i < n; i += len) {
       for (size_t k = 0; k < len / 2; ++k) {
-        const std::complex<double> w(std::cos(ang * static_cast<double>(k)),
-                                     std::sin(ang * static_cast<double>(k)));
+        const std::complex<double>& w = tw[k * step];
         const std::complex<double> u = x[i + k], v = x[i + k + len / 2] * w;
         x[i + k] = u + v;
         x[i + k + len / 2] = u - v;

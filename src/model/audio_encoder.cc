@@ -13,11 +13,6 @@ size_t Sz(int64_t v) { return static_cast<size_t>(v); }
 
 double Softplus(double x) { return x > 30 ? x : std::log1p(std::exp(x)); }
 
-void SiluInPlace(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    x[i] = static_cast<float>(x[i] / (1.0 + std::exp(-static_cast<double>(x[i]))));
-}
-
 Status BindFfn(Binder& b, const std::string& p, const std::string& suffix, int64_t D, int64_t F,
                AudioFfnWeights* f) {
   RETURN_IF_ERROR(b.Vector(p + "ffn_norm" + suffix + ".weight", D, &f->pre_norm));
@@ -93,7 +88,12 @@ Result<AudioWeights> AudioWeights::Bind(const WeightSource& ws, const AudioConfi
     RETURN_IF_ERROR(b.Vector(p + "norm_conv.weight", D, &l.conv_norm));
     RETURN_IF_ERROR(BindClippedLinear(b, p + "conv_pw1", 2 * D, D, &l.conv_start));
     RETURN_IF_ERROR(BindClippedLinear(b, p + "conv_pw2", D, D, &l.conv_end));
-    RETURN_IF_ERROR(b.Vector(p + "conv_dw.weight", D * K, &l.conv_dw));
+    std::vector<float> dw;  // [D][K]
+    RETURN_IF_ERROR(b.Vector(p + "conv_dw.weight", D * K, &dw));
+    l.conv_dw_taps.resize(dw.size());
+    for (int64_t c = 0; c < D; ++c) {
+      for (int64_t j = 0; j < K; ++j) l.conv_dw_taps[Sz(j * D + c)] = dw[Sz(c * K + j)];
+    }
   }
   RETURN_IF_ERROR(b.Matrix("a.pre_encode.out.weight", c.n_out, D, &w.out_proj));
   RETURN_IF_ERROR(b.Vector("a.pre_encode.out.bias", c.n_out, &w.out_bias));
@@ -140,7 +140,10 @@ void AudioEncoder::Ffn(const AudioFfnWeights& f, int64_t n) {
   const int64_t D = c_.n_embd, F = c_.n_ff;
   ops_.RmsNormRows(h_.data(), f.pre_norm.data(), n, D, c_.eps, a_.data());
   ops_.Linear(f.up, a_.data(), n, ff_.data());
-  ops_.ForRows(n, [&](int64_t t) { SiluInPlace(ff_.data() + t * F, F); });
+  ops_.ForRows(n, [&](int64_t t) {
+    float* x = ff_.data() + t * F;
+    ops_.k().sigmoid_mul(F, x, x, x);  // SiLU
+  });
   ops_.Linear(f.down, ff_.data(), n, b_.data());
   ops_.RmsNormRows(b_.data(), f.post_norm.data(), n, D, c_.eps, b_.data());
   const float rw = static_cast<float>(c_.residual_weight);
@@ -206,25 +209,24 @@ void AudioEncoder::LightConv(const AudioLayerWeights& l, int64_t n) {
   const int K = c_.conv_kernel;
   ops_.RmsNormRows(h_.data(), l.conv_pre_norm.data(), n, D, c_.eps, a_.data());
   ops_.Linear(l.conv_start, a_.data(), n, ff_.data());  // [n, 2D]
-  ops_.ForRows(n, [&](int64_t t) {                      // GLU: first half value, second half gate
+  ops_.ForRows(n, [&](int64_t t) {  // GLU: first half value, second half gate
     const float* y = ff_.data() + t * 2 * D;
-    float* g = b_.data() + t * D;
-    for (int64_t c = 0; c < D; ++c)
-      g[c] = static_cast<float>(y[c] / (1.0 + std::exp(-static_cast<double>(y[D + c]))));
+    ops_.k().sigmoid_mul(D, y + D, y, b_.data() + t * D);
   });
-  ops_.ForRows(n, [&](int64_t t) {  // causal depthwise conv, left pad K-1
+  ops_.ForRows(n, [&](int64_t t) {  // causal depthwise conv, left pad K-1; taps in order
     float* z = a_.data() + t * D;
-    for (int64_t c = 0; c < D; ++c) {
-      float s = 0.0f;
-      for (int j = 0; j < K; ++j) {
-        const int64_t src = t - (K - 1) + j;
-        if (src >= 0) s += l.conv_dw[Sz(c * K + j)] * b_[Sz(src * D + c)];
-      }
-      z[c] = s;
+    std::fill(z, z + D, 0.0f);
+    for (int j = std::max<int64_t>(0, K - 1 - t); j < K; ++j) {
+      const float* src = b_.data() + (t - (K - 1) + j) * D;
+      const float* tap = l.conv_dw_taps.data() + Sz(int64_t{j} * D);
+      for (int64_t c = 0; c < D; ++c) z[c] += tap[c] * src[c];
     }
   });
   ops_.RmsNormRows(a_.data(), l.conv_norm.data(), n, D, c_.eps, a_.data());
-  ops_.ForRows(n, [&](int64_t t) { SiluInPlace(a_.data() + t * D, D); });
+  ops_.ForRows(n, [&](int64_t t) {
+    float* x = a_.data() + t * D;
+    ops_.k().sigmoid_mul(D, x, x, x);  // SiLU
+  });
   ops_.Linear(l.conv_end, a_.data(), n, b_.data());
   ops_.ForRows(n, [&](int64_t t) { ops_.k().add_f32(D, b_.data() + t * D, h_.data() + t * D); });
 }

@@ -35,7 +35,7 @@ struct AudioLayerWeights {
   std::vector<float> conv_pre_norm,
       conv_norm;  // LConv: before linear_start / after the depthwise conv
   ClippedLinear conv_start, conv_end;
-  std::vector<float> conv_dw;  // [D][K]
+  std::vector<float> conv_dw_taps;  // depthwise kernel as [K][D] (stored [D][K]): tap-major
 };
 
 struct AudioWeights {

@@ -275,6 +275,11 @@ TEST_P(IsaTest, VectorOps) {
     ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)],
                 2e-6f * (1 + std::fabs(b[static_cast<size_t>(i)])));
   std::vector<float> big = RandomVector(n, 9, 40.0f);
+  K().sigmoid_mul(n, big.data(), x.data(), a.data());
+  Ref().sigmoid_mul(n, big.data(), x.data(), b.data());
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)],
+                2e-6f * (1 + std::fabs(b[static_cast<size_t>(i)])));
   a = big, b = big;
   K().softcap(n, 30.0f, a.data());
   Ref().softcap(n, 30.0f, b.data());

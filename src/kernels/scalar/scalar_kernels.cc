@@ -114,6 +114,11 @@ void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = w ? x[i] * scale * w[i] : x[i] * scale;
 }
 
+void SigmoidMul(int64_t n, const float* gate, const float* x, float* out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(x[i] / (1.0 + std::exp(-static_cast<double>(gate[i]))));
+}
+
 void GeluTanhMul(int64_t n, const float* gate, const float* up, float* out) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
   for (int64_t i = 0; i < n; ++i) {
@@ -259,6 +264,7 @@ void FillScalarKernels(KernelTable* t) {
   t->add_f32 = AddF32;
   t->rms_norm = RmsNorm;
   t->gelu_tanh_mul = GeluTanhMul;
+  t->sigmoid_mul = SigmoidMul;
   t->softcap = Softcap;
   t->softmax = Softmax;
   t->kv_store[0] = KvStoreF32;

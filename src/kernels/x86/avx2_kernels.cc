@@ -608,6 +608,16 @@ void GeluTanhMul(int64_t n, const float* gate, const float* up, float* out) {
   }
 }
 
+void SigmoidMul(int64_t n, const float* gate, const float* x, float* out) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = Exp(_mm256_sub_ps(zero, _mm256_loadu_ps(gate + i)));
+    _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_loadu_ps(x + i), _mm256_add_ps(one, e)));
+  }
+  for (; i < n; ++i) out[i] = x[i] / (1.0f + std::exp(-gate[i]));
+}
+
 void Softmax(int64_t n, float* x) {
   __m256 vmx = _mm256_set1_ps(-INFINITY);
   int64_t i = 0;
@@ -680,6 +690,7 @@ void FillAvx2Kernels(KernelTable* t) {
   t->add_f32 = AddF32;
   t->rms_norm = RmsNorm;
   t->gelu_tanh_mul = GeluTanhMul;
+  t->sigmoid_mul = SigmoidMul;
   t->softcap = Softcap;
   t->softmax = Softmax;
   t->kv_store[1] = KvStoreF16;

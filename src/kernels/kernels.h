@@ -41,24 +41,30 @@ using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
 using GemmTileFn = void (*)(int64_t n, const uint8_t* w, uint64_t w_stride, int nr,
                             const uint8_t* a, uint64_t a_stride, int nc, float* out, int64_t ldo);
 
-// Packed weights (kernels/packed.h): groups of kPackRows rows interleaved four elements at a
-// time, so one 32-byte register holds four consecutive weights of each of the eight rows and
-// an integer multiply-add yields eight outputs at once.
+// Packed weights (kernels/packed.h): groups of kPackRows rows interleaved four quant bytes at
+// a time, so one 32-byte register holds four bytes of each of the eight rows and an integer
+// multiply-add yields eight outputs at once.
 inline constexpr int kPackRows = 8;
-// What a packed GEMM needs to know about each 32-element Q8_0 activation block besides its
-// quants: the scale in f32 and the sum of the quants (for formats with an implicit offset,
-// Σ(q - 8)·a = Σ q·a - 8·Σ a).
+// What a packed GEMM reads about each activation block besides its quants (kernels/packed.h
+// computes them). Q8_0 blocks: the scale in f32 and the sum of the quants (formats with an
+// implicit offset use Σ(q - 8)·a = Σ q·a - 8·Σ a). Q8_K blocks: the scale and the sums of the
+// eight 32-element sub-blocks (exact integers, as floats) for the K-quants' minimums.
 struct ActBlockInfo {
   float d;
   int32_t sum;
 };
+struct ActSuperBlockInfo {
+  float d;
+  float sums[8];
+};
 // out[c * ldo + r] = dot(packed weight row r, activation row c) for r < kPackRows * n_groups,
-// c < nc. Groups follow each other in `w` (kPackRows * row bytes each); activation row c
-// starts at a + c * a_stride and its block infos at info + c * info_stride. Every output is
-// computed with the same operations whatever nc is, so a token gets bit-identical results in
-// decode (nc = 1) and in a prefill chunk; ISA variants equal the scalar one bit for bit.
+// c < nc. Groups follow each other in `w`; activation row c starts at a + c * a_stride and
+// its infos (ActBlockInfo or ActSuperBlockInfo, by weight type) at info + c * info_stride
+// bytes. Every output is computed with the same operations whatever nc is, so a token gets
+// bit-identical results in decode (nc = 1) and in a prefill chunk; ISA variants equal the
+// scalar one bit for bit.
 using GemmPackedFn = void (*)(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
-                              uint64_t a_stride, const ActBlockInfo* info, int64_t info_stride,
+                              uint64_t a_stride, const uint8_t* info, uint64_t info_stride,
                               int nc, float* out, int64_t ldo);
 
 struct KernelTable {

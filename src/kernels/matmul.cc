@@ -40,12 +40,14 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
   const int64_t n_tasks = row_chunks * token_blocks;
 
   if (w.packed) {
-    const int64_t nb = w.cols / 32;
-    const size_t info_need = static_cast<size_t>(nb * n_tok);
+    const uint64_t info_bytes = ActivationInfoBytes(w.type, w.cols);
+    const size_t info_need = static_cast<size_t>(info_bytes * static_cast<uint64_t>(n_tok));
     if (scratch->act_info.size() < info_need) scratch->act_info.resize(info_need);
-    ActBlockInfo* info = scratch->act_info.data();
-    for (int64_t t = 0; t < n_tok; ++t)
-      ActivationBlockInfos(act + static_cast<uint64_t>(t) * act_bytes, w.cols, info + t * nb);
+    uint8_t* info = scratch->act_info.data();
+    for (int64_t t = 0; t < n_tok; ++t) {
+      ActivationInfos(w.type, act + static_cast<uint64_t>(t) * act_bytes, w.cols,
+                      info + static_cast<uint64_t>(t) * info_bytes);
+    }
     const GemmPackedFn gemm = k.gemm_packed[tid];
     auto run_packed = [&](int64_t task, int) {
       const int64_t rc = task % row_chunks, tb = task / row_chunks;
@@ -53,7 +55,8 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
       const int64_t t0 = tb * kTokenBlock, t1 = std::min(n_tok, t0 + kTokenBlock);
       gemm(w.cols, w.data + static_cast<uint64_t>(r0) * w.row_bytes,
            static_cast<int>((r1 - r0) / kPackRows), act + static_cast<uint64_t>(t0) * act_bytes,
-           act_bytes, info + t0 * nb, nb, static_cast<int>(t1 - t0), y + t0 * ldy + r0, ldy);
+           act_bytes, info + static_cast<uint64_t>(t0) * info_bytes, info_bytes,
+           static_cast<int>(t1 - t0), y + t0 * ldy + r0, ldy);
     };
     if (pool) {
       pool->ParallelFor(n_tasks, run_packed);

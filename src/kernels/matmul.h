@@ -27,7 +27,7 @@ struct WeightMatrix {
 // token loop allocates nothing once warmed up.
 struct MatMulScratch {
   std::vector<uint8_t> act;
-  std::vector<ActBlockInfo> act_info;  // packed weights only
+  std::vector<uint8_t> act_info;  // packed weights only (ActivationInfos)
 };
 
 // y[t * ldy + r] = Σ_c W[r][c] · x[t * ldx + c], for t < n_tok, r < w.rows.

@@ -9,19 +9,23 @@
 namespace pocket::kernels {
 namespace {
 
-// Bytes of one block's scale and quants in the two packed formats.
+// Block geometry of the packed formats.
 struct PackFormat {
-  int block_bytes;  // in the original row
-  int quant_bytes;  // quants per block and row
+  int block_elems;   // elements per block (32, or 256 for K-quants)
+  int block_bytes;   // bytes per block in the original row
+  int packed_bytes;  // bytes per block and row in the packed layout
 };
 
 bool PackFormatOf(DType type, PackFormat* f) {
   switch (type) {
     case DType::kQ4_0:
-      *f = {18, 16};
+      *f = {32, 18, 18};
       return true;
     case DType::kQ8_0:
-      *f = {34, 32};
+      *f = {32, 34, 34};
+      return true;
+    case DType::kQ4_K:
+      *f = {256, 144, 148};  // scales and mins unpacked to bytes
       return true;
     default:
       return false;
@@ -33,42 +37,97 @@ bool PackingDisabled() {
   return v != nullptr && std::strcmp(v, "0") == 0;
 }
 
+// Interleaves `quant_bytes` bytes of quants of the group's rows four bytes at a time.
+void InterleaveQuants(const uint8_t* const* rows_q, int quant_bytes, uint8_t* out) {
+  for (int j = 0; j < quant_bytes / 4; ++j) {
+    for (int r = 0; r < kPackRows; ++r)
+      std::memcpy(out + 4 * (kPackRows * j + r), rows_q[r] + 4 * j, 4);
+  }
+}
+
 }  // namespace
 
 bool CanPack(const KernelTable& k, DType type, int64_t rows, int64_t cols) {
   PackFormat f;
   const int id = static_cast<int>(type);
   return PackFormatOf(type, &f) && id >= 0 && id < kMaxTypeId && k.gemm_packed[id] != nullptr &&
-         rows > 0 && rows % kPackRows == 0 && cols > 0 && cols % 32 == 0;
+         rows > 0 && rows % kPackRows == 0 && cols > 0 && cols % f.block_elems == 0;
+}
+
+uint64_t PackedRowBytes(DType type, int64_t cols) {
+  PackFormat f;
+  if (!PackFormatOf(type, &f)) return 0;
+  return static_cast<uint64_t>(cols / f.block_elems) * static_cast<uint64_t>(f.packed_bytes);
 }
 
 void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int64_t g1,
                    uint8_t* dst) {
   PackFormat f;
   if (!PackFormatOf(type, &f)) return;
-  const int64_t nb = cols / 32;
+  const int64_t nb = cols / f.block_elems;
   const uint64_t row_bytes = static_cast<uint64_t>(nb) * f.block_bytes;
-  const uint64_t group_block = static_cast<uint64_t>(kPackRows) * f.block_bytes;
+  const uint64_t group_block = static_cast<uint64_t>(kPackRows) * f.packed_bytes;
   for (int64_t g = g0; g < g1; ++g) {
     const uint8_t* rows = src + static_cast<uint64_t>(g) * kPackRows * row_bytes;
-    uint8_t* out = dst + static_cast<uint64_t>(g) * kPackRows * row_bytes;
+    uint8_t* out = dst + static_cast<uint64_t>(g) * nb * group_block;
     for (int64_t b = 0; b < nb; ++b, out += group_block) {
-      for (int r = 0; r < kPackRows; ++r) {
-        const uint8_t* blk = rows + r * row_bytes + static_cast<uint64_t>(b) * f.block_bytes;
-        std::memcpy(out + 2 * r, blk, 2);  // f16 scale
-        for (int j = 0; j < f.quant_bytes / 4; ++j)
-          std::memcpy(out + 2 * kPackRows + 4 * (kPackRows * j + r), blk + 2 + 4 * j, 4);
+      const uint8_t* blk[kPackRows];
+      for (int r = 0; r < kPackRows; ++r)
+        blk[r] = rows + r * row_bytes + static_cast<uint64_t>(b) * f.block_bytes;
+      if (type == DType::kQ4_K) {
+        // d[8], dmin[8] (f16), scales[sub-block][row], mins[sub-block][row], quants.
+        const uint8_t* q[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          const auto* x = reinterpret_cast<const quant::BlockQ4_K*>(blk[r]);
+          std::memcpy(out + 2 * r, &x->d, 2);
+          std::memcpy(out + 16 + 2 * r, &x->dmin, 2);
+          for (int s = 0; s < 8; ++s)
+            quant::ScaleMinK4(s, x->scales, out + 32 + 8 * s + r, out + 96 + 8 * s + r);
+          q[r] = x->qs;
+        }
+        InterleaveQuants(q, 128, out + 160);
+      } else {
+        // d[8] (f16), quants.
+        const uint8_t* q[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          std::memcpy(out + 2 * r, blk[r], 2);
+          q[r] = blk[r] + 2;
+        }
+        InterleaveQuants(q, f.block_bytes - 2, out + 2 * kPackRows);
       }
     }
   }
 }
 
-void ActivationBlockInfos(const void* q8_0_row, int64_t n, ActBlockInfo* out) {
-  const auto* blocks = static_cast<const quant::BlockQ8_0*>(q8_0_row);
+uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
+  switch (weight_type) {
+    case DType::kQ4_0:
+    case DType::kQ8_0:
+      return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);
+    case DType::kQ4_K:
+      return static_cast<uint64_t>(cols / 256) * sizeof(ActSuperBlockInfo);
+    default:
+      return 0;
+  }
+}
+
+void ActivationInfos(DType weight_type, const void* act_row, int64_t n, void* out) {
+  if (weight_type == DType::kQ4_K) {
+    const auto* blocks = static_cast<const quant::BlockQ8_K*>(act_row);
+    auto* info = static_cast<ActSuperBlockInfo*>(out);
+    for (int64_t b = 0; b < n / 256; ++b) {
+      info[b].d = blocks[b].d;
+      for (int s = 0; s < 8; ++s)
+        info[b].sums[s] = static_cast<float>(blocks[b].bsums[2 * s] + blocks[b].bsums[2 * s + 1]);
+    }
+    return;
+  }
+  const auto* blocks = static_cast<const quant::BlockQ8_0*>(act_row);
+  auto* info = static_cast<ActBlockInfo*>(out);
   for (int64_t b = 0; b < n / 32; ++b) {
     int32_t sum = 0;
     for (int i = 0; i < 32; ++i) sum += blocks[b].qs[i];
-    out[b] = {F16ToF32(blocks[b].d), sum};
+    info[b] = {F16ToF32(blocks[b].d), sum};
   }
 }
 
@@ -80,7 +139,7 @@ std::unique_ptr<PackedWeights> PackedWeights::Build(const KernelTable& k,
   for (const Source& s : sources) {
     if (s.data == nullptr || !CanPack(k, s.type, s.rows, s.cols) || store->entries_.count(s.data))
       continue;
-    const uint64_t bytes = static_cast<uint64_t>(s.rows) * *RowBytes(s.type, s.cols);
+    const uint64_t bytes = static_cast<uint64_t>(s.rows) * PackedRowBytes(s.type, s.cols);
     Entry e;
     e.data.reset(new uint8_t[bytes]);
     e.rows = s.rows;
@@ -97,7 +156,7 @@ std::unique_ptr<PackedWeights> PackedWeights::Build(const KernelTable& k,
     } else {
       for (int64_t t = 0; t < tasks; ++t) pack(t, 0);
     }
-    if (release) release(s.data, bytes);
+    if (release) release(s.data, static_cast<uint64_t>(s.rows) * *RowBytes(s.type, s.cols));
     store->bytes_ += bytes;
     store->entries_.emplace(s.data, std::move(e));
   }
@@ -113,7 +172,8 @@ WeightMatrix PackedWeights::View(const PackedWeights* store, const KernelTable& 
   auto it = store->entries_.find(data);
   if (it == store->entries_.end() || it->second.cols != cols || row_offset + rows > it->second.rows)
     return m;
-  m.data = it->second.data.get() + static_cast<uint64_t>(row_offset) * row_bytes;
+  m.row_bytes = PackedRowBytes(type, cols);
+  m.data = it->second.data.get() + static_cast<uint64_t>(row_offset) * m.row_bytes;
   m.packed = true;
   return m;
 }

@@ -1,13 +1,17 @@
 // Packed weights: matrices repacked at load into the layout of the packed GEMM kernels
 // (KernelTable::gemm_packed), which serve decode and prefill alike.
 //
-// Layout (Q4_0 and Q8_0; the packed matrix has exactly the bytes of the original): rows go in
-// groups of kPackRows = 8. For each 32-element block index b a group stores the eight rows'
-// f16 scales (16 bytes), then the quants four elements at a time, row after row: 32 bytes
-// that hold elements [4j, 4j + 4) of rows 0..7, for j = 0, 1, ... Q4_0 keeps its nibble
-// packing (byte i of a block holds elements i and i + 16), so the j-th 32 bytes of a Q4_0
-// group-block give elements [4j, 4j + 4) in the low nibbles and [16 + 4j, 20 + 4j) in the
-// high ones (j < 4): 144 bytes per group-block; Q8_0 has j < 8: 272 bytes.
+// Layout: rows go in groups of kPackRows = 8. For each block index b a group stores the eight
+// rows' block headers, then the quants four bytes at a time, row after row: 32 bytes that
+// hold quant bytes [4j, 4j + 4) of rows 0..7, for j = 0, 1, ... Quant bytes keep the file's
+// packing.
+//   Q4_0 (144 bytes per group-block, as the original): d[8] f16, then 4 x 32 quant bytes; byte
+//     i holds elements i (low nibble) and i + 16 (high).
+//   Q8_0 (272 bytes, as the original): d[8] f16, then 8 x 32 quant bytes.
+//   Q4_K (1184 bytes per 256-element group-block, 2.8% more than the original's 1152):
+//     d[8], dmin[8] f16, the 6-bit scales and mins unpacked to bytes as scales[8 sub-blocks]
+//     [8 rows] and mins[8][8], then 32 x 32 quant bytes; byte i of quant bytes [32p, 32p + 32)
+//     holds elements 64p + i (low nibble) and 64p + 32 + i (high).
 //
 // PackedWeights owns the repacked copies of one model's (or projector's) matrices, keyed by
 // the address of the tensor data they replace. Built once, then immutable: safe to share
@@ -28,12 +32,17 @@ namespace pocket::kernels {
 
 // True if `type` has a packed layout and the table a packed kernel for it, and the shape fits.
 bool CanPack(const KernelTable& k, DType type, int64_t rows, int64_t cols);
-// Packs rows [0, rows) (a multiple of kPackRows) of a row-major matrix of `type` with `cols`
-// elements per row into dst, which must hold rows * row bytes. Groups [g0, g1) only.
+// Bytes per row in the packed layout (0: no layout).
+uint64_t PackedRowBytes(DType type, int64_t cols);
+// Packs row groups [g0, g1) of a row-major matrix of `type` with `cols` elements per row into
+// dst, which holds rows * PackedRowBytes(type, cols) bytes for the whole matrix.
 void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int64_t g1,
                    uint8_t* dst);
-// The per-block scale and quant sum of one Q8_0 activation row of n elements.
-void ActivationBlockInfos(const void* q8_0_row, int64_t n, ActBlockInfo* out);
+// The side information the packed kernel of `weight_type` reads for one activation row of n
+// elements (encoded in ActivationType(weight_type)): ActBlockInfo per Q8_0 block or
+// ActSuperBlockInfo per Q8_K block, ActivationInfoBytes(weight_type, n) bytes.
+uint64_t ActivationInfoBytes(DType weight_type, int64_t n);
+void ActivationInfos(DType weight_type, const void* act_row, int64_t n, void* out);
 
 class PackedWeights {
  public:
@@ -43,8 +52,8 @@ class PackedWeights {
     int64_t rows;
     int64_t cols;
   };
-  // Called after each matrix is packed with the original's bytes, which will not be read by
-  // the kernels again (the caller may release their pages).
+  // Called after each matrix is packed with the original's bytes, which the kernels will not
+  // read again (the caller may release their pages).
   using ReleaseFn = std::function<void(const uint8_t* data, uint64_t bytes)>;
 
   // Packs every source the kernels have a layout for; the others are left out and keep using

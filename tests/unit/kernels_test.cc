@@ -155,29 +155,34 @@ TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
 // dot products up to f32 summation order. Rows cover whole groups and a partial last chunk of
 // activation rows (nc % 4 != 0); Q8_0 includes -128 quants (|w| = 128 in the sign trick).
 TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
-  for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
     SCOPED_TRACE(DTypeName(t));
-    const int64_t rows = 24, cols = 320, n_tok = 7, nb = cols / 32;
+    const int64_t rows = 24, cols = 512, n_tok = 7;
     std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
     const uint64_t rb = *RowBytes(t, cols);
     if (t == DType::kQ8_0) {
       for (int64_t r = 0; r < rows; r += 5) w[r * rb + 2 + r % 32] = 0x80;  // quant -128
     }
+    if (t == DType::kQ4_K) {  // the largest 6-bit scales and minimums in one block per row
+      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 12);
+    }
     ASSERT_TRUE(CanPack(K(), t, rows, cols));
-    std::vector<uint8_t> packed(w.size());
+    const uint64_t prb = PackedRowBytes(t, cols);
+    std::vector<uint8_t> packed(prb * rows);
     PackRowGroups(t, w.data(), cols, 0, rows / kPackRows, packed.data());
+    const DType act = ActivationType(t);
     const std::vector<float> x = RandomVector(n_tok * cols, 9);
-    const std::vector<uint8_t> a = Encode(Ref(), DType::kQ8_0, x, n_tok, cols);
-    const uint64_t ab = *RowBytes(DType::kQ8_0, cols);
-    std::vector<ActBlockInfo> info(static_cast<size_t>(n_tok * nb));
-    for (int64_t c = 0; c < n_tok; ++c) ActivationBlockInfos(a.data() + c * ab, cols, info.data() + c * nb);
+    const std::vector<uint8_t> a = Encode(Ref(), act, x, n_tok, cols);
+    const uint64_t ab = *RowBytes(act, cols), ib = ActivationInfoBytes(t, cols);
+    std::vector<uint8_t> info(ib * n_tok);
+    for (int64_t c = 0; c < n_tok; ++c) ActivationInfos(t, a.data() + c * ab, cols, info.data() + c * ib);
     const int id = static_cast<int>(t);
     std::vector<float> got(static_cast<size_t>(n_tok * rows)), want(got.size()), one(static_cast<size_t>(rows));
-    K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), nb, n_tok, got.data(), rows);
-    Ref().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), nb, n_tok, want.data(), rows);
+    K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib, n_tok, got.data(), rows);
+    Ref().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib, n_tok, want.data(), rows);
     for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
     for (int64_t c = 0; c < n_tok; ++c) {
-      K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data() + c * ab, ab, info.data() + c * nb, nb, 1, one.data(), rows);
+      K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data() + c * ab, ab, info.data() + c * ib, ib, 1, one.data(), rows);
       for (int64_t r = 0; r < rows; ++r) {
         ASSERT_EQ(one[static_cast<size_t>(r)], got[static_cast<size_t>(c * rows + r)]) << c << "," << r;
         const float dot = Ref().vec_dot[id](cols, w.data() + r * rb, a.data() + c * ab);
@@ -192,13 +197,13 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
 TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   ThreadPool pool(2);
   const int64_t rows = 48, cols = 256;
-  for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
     SCOPED_TRACE(DTypeName(t));
     const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 12);
     std::unique_ptr<PackedWeights> store =
         PackedWeights::Build(K(), {{t, w.data(), rows, cols}, {t, w.data(), rows, cols}}, &pool);
     ASSERT_EQ(store->count(), 1u);  // one address, packed once
-    EXPECT_EQ(store->bytes(), w.size());
+    EXPECT_EQ(store->bytes(), PackedRowBytes(t, cols) * rows);
     EXPECT_TRUE(PackedWeights::View(store.get(), K(), t, w.data(), 8, 16, cols).packed);
     EXPECT_FALSE(PackedWeights::View(store.get(), K(), t, w.data(), 4, 16, cols).packed);   // mid-group
     EXPECT_FALSE(PackedWeights::View(store.get(), K(), t, w.data(), 8, 12, cols).packed);   // partial group
@@ -214,9 +219,9 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
     }
   }
   // Types and shapes without a packed layout are left out.
-  const std::vector<uint8_t> f = MakeWeights(DType::kQ4_K, 8, 256, 1);
+  const std::vector<uint8_t> f = MakeWeights(DType::kQ5_K, 8, 256, 1);
   const std::vector<uint8_t> odd = MakeWeights(DType::kQ4_0, 12, 256, 1);
-  EXPECT_EQ(PackedWeights::Build(K(), {{DType::kQ4_K, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)->count(), 0u);
+  EXPECT_EQ(PackedWeights::Build(K(), {{DType::kQ5_K, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)->count(), 0u);
 }
 
 TEST_P(IsaTest, ActivationEncodersMatchScalarBitExactly) {

@@ -194,14 +194,14 @@ void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
 // this, eight rows at a time, and must match it bit for bit.
 template <bool kQ4>
 void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                const ActBlockInfo* info, int64_t info_stride, int nc, float* out, int64_t ldo) {
+                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
   const int64_t nb = n / 32;
   const int group_block = kPackRows * (kQ4 ? 18 : 34);
   for (int g = 0; g < n_groups; ++g) {
     const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * group_block;
     for (int c = 0; c < nc; ++c) {
       const auto* ya = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride);
-      const ActBlockInfo* in = info + c * info_stride;
+      const auto* in = reinterpret_cast<const ActBlockInfo*>(info + c * info_stride);
       float acc[kPackRows] = {};
       for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* blk = wg + b * group_block;
@@ -232,6 +232,49 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
   }
 }
 
+// Q4_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over sub-block s (exact integer),
+// mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
+// acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
+void GemmPackedQ4K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
+                   uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
+                   float* out, int64_t ldo) {
+  const int64_t nb = n / 256;
+  constexpr int kGroupBlock = kPackRows * 148;
+  for (int g = 0; g < n_groups; ++g) {
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
+    for (int c = 0; c < nc; ++c) {
+      const auto* ya = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride);
+      const auto* in = reinterpret_cast<const ActSuperBlockInfo*>(info + c * info_stride);
+      float acc[kPackRows] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = wg + b * kGroupBlock;
+        const uint8_t* q = blk + 160;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sumi = 0;
+          for (int p = 0; p < 4; ++p) {
+            int32_t lo = 0, hi = 0;
+            for (int i = 0; i < 32; ++i) {
+              const int v = q[32 * (8 * p + i / 4) + 4 * r + i % 4];
+              lo += (v & 15) * ya[b].qs[64 * p + i];
+              hi += (v >> 4) * ya[b].qs[64 * p + 32 + i];
+            }
+            sumi += blk[32 + 8 * (2 * p) + r] * lo + blk[32 + 8 * (2 * p + 1) + r] * hi;
+          }
+          float mins = 0.0f;
+          for (int sb = 0; sb < 8; ++sb)
+            mins = std::fma(static_cast<float>(blk[96 + 8 * sb + r]), in[b].sums[sb], mins);
+          uint16_t d, dmin;
+          std::memcpy(&d, blk + 2 * r, 2);
+          std::memcpy(&dmin, blk + 16 + 2 * r, 2);
+          acc[r] = std::fma(F16ToF32(d) * in[b].d, static_cast<float>(sumi), acc[r]);
+          acc[r] = std::fma(-(F16ToF32(dmin) * in[b].d), mins, acc[r]);
+        }
+      }
+      for (int r = 0; r < kPackRows; ++r) out[c * ldo + g * kPackRows + r] = acc[r];
+    }
+  }
+}
+
 void FillScalarKernels(KernelTable* t) {
   t->isa = Isa::kScalar;
   t->vec_dot[Id(DType::kF32)] = VecDotF32;
@@ -252,6 +295,7 @@ void FillScalarKernels(KernelTable* t) {
   t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
   t->gemm_packed[Id(DType::kQ8_0)] = GemmPacked<false>;
   t->gemm_packed[Id(DType::kQ4_0)] = GemmPacked<true>;
+  t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4K;
   t->quantize_act[Id(DType::kF32)] = QuantizeF32;
   t->quantize_act[Id(DType::kF16)] = QuantizeF16;
   t->quantize_act[Id(DType::kBF16)] = QuantizeBF16;

@@ -14,9 +14,11 @@ namespace pocket::kernels {
 namespace {
 
 using quant::BlockQ8_0;
+using quant::BlockQ8_K;
 
-constexpr int kQ4GroupBlock = 144;  // 8 f16 scales + 8 rows x 16 quant bytes
-constexpr int kQ8GroupBlock = 272;  // 8 f16 scales + 8 rows x 32 quants
+constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
+constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
+constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
 
 inline __m256i Broadcast4(const int8_t* p) {
   int32_t v;
@@ -28,6 +30,24 @@ inline __m256i Broadcast4(const int8_t* p) {
 // a block ahead of the additions (GCC reassociates the integer sums and then spills them).
 inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
 
+// The eight rows' 6-bit scales of one sub-block (bytes at p) as int32 lanes holding the scale
+// in both 16-bit halves, so madd(int16 pair sums, it) sums a row's pair and scales it.
+inline __m256i PairScale(const uint8_t* p) {
+  const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
+}
+
+// The eight rows' minimums of sub-block sb of a Q4_K group-block, as floats.
+inline __m256 MinsOf(const uint8_t* blk, int sb) {
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 96 + 8 * sb))));
+}
+
+template <typename Info>
+inline const Info* InfoOf(const uint8_t* info, uint64_t info_stride, int c) {
+  return reinterpret_cast<const Info*>(info + static_cast<uint64_t>(c) * info_stride);
+}
+
 inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
   return reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
 }
@@ -35,7 +55,7 @@ inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_
 // Eight weight rows (one packed group) x NC activation rows.
 template <int NC>
 void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const ActBlockInfo* info, int64_t info_stride, float* out, int64_t ldo) {
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NC];
@@ -62,7 +82,7 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
-      const ActBlockInfo& in = info[c * info_stride + b];
+      const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c)[b];
       const __m256i s32 =
           _mm256_sub_epi32(_mm256_madd_epi16(s16[c], ones), _mm256_set1_epi32(8 * in.sum));
       acc[c] =
@@ -74,7 +94,7 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
 
 template <int NC>
 void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const ActBlockInfo* info, int64_t info_stride, float* out, int64_t ldo) {
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
@@ -97,22 +117,81 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
-      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(info[c * info_stride + b].d)),
-                               _mm256_cvtepi32_ps(s32[c]), acc[c]);
+      acc[c] = _mm256_fmadd_ps(
+          _mm256_mul_ps(dw, _mm256_set1_ps(InfoOf<ActBlockInfo>(info, info_stride, c)[b].d)),
+          _mm256_cvtepi32_ps(s32[c]), acc[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
+// Q4_K: per 256-element super-block, four sub-block pairs of eight 32-byte quant loads; the
+// low nibbles belong to sub-block 2p, the high ones to 2p + 1, each summed in int16 (8 x 2 x
+// 15 x 127 < 2^15) and then scaled by its 6-bit scale in one madd (scale in both int16 halves
+// of a row's lane). Minimums: Σ_s min_s · asum_s as exact small integers in f32.
+template <int NC>
+void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ4KGroupBlock;
+    const int8_t* qa[NC];
+    __m256i s32[NC];
+    for (int c = 0; c < NC; ++c) {
+      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      s32[c] = _mm256_setzero_si256();
+    }
+    for (int p = 0; p < 4; ++p) {
+      __m256i slo[NC], shi[NC];
+      for (int c = 0; c < NC; ++c) slo[c] = shi[c] = _mm256_setzero_si256();
+      for (int j = 0; j < 8; ++j) {
+        const __m256i raw =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 160 + 32 * (8 * p + j)));
+        const __m256i lo = _mm256_and_si256(raw, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        for (int c = 0; c < NC; ++c) {
+          slo[c] = _mm256_add_epi16(slo[c],
+                                    _mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 64 * p + 4 * j)));
+          shi[c] = _mm256_add_epi16(
+              shi[c], _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 64 * p + 32 + 4 * j)));
+          KeepInRegister(slo[c]);
+          KeepInRegister(shi[c]);
+        }
+      }
+      const __m256i sc_lo = PairScale(blk + 32 + 16 * p), sc_hi = PairScale(blk + 40 + 16 * p);
+      for (int c = 0; c < NC; ++c) {
+        s32[c] = _mm256_add_epi32(s32[c], _mm256_add_epi32(_mm256_madd_epi16(slo[c], sc_lo),
+                                                           _mm256_madd_epi16(shi[c], sc_hi)));
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const __m256 dmin =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
+      __m256 mins = _mm256_mul_ps(MinsOf(blk, 0), _mm256_set1_ps(in.sums[0]));
+      for (int sb = 1; sb < 8; ++sb)
+        mins = _mm256_fmadd_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]), mins);
+      const __m256 da = _mm256_set1_ps(in.d);
+      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
+      acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), mins, acc[c]);
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
 using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-                        const ActBlockInfo* info, int64_t info_stride, float* out, int64_t ldo);
+                        const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
 
 // Groups outer, activation rows in fours inner: a group's weights (nb x 144 or 272 bytes) stay
 // in L1 while the activation rows stream through.
-template <TileFn kTile1, TileFn kTile2, TileFn kTile3, TileFn kTile4, int kGroupBlock>
+template <TileFn kTile1, TileFn kTile2, TileFn kTile3, TileFn kTile4, int kBlockElems,
+          int kGroupBlock>
 void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                const ActBlockInfo* info, int64_t info_stride, int nc, float* out, int64_t ldo) {
-  const int64_t nb = n / 32;
+                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  const int64_t nb = n / kBlockElems;
   for (int g = 0; g < n_groups; ++g) {
     const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
     float* og = out + static_cast<int64_t>(g) * kPackRows;
@@ -121,7 +200,7 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
       kTile4(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride, og + c * ldo,
              ldo);
     const uint8_t* ac = a + c * a_stride;
-    const ActBlockInfo* ic = info + c * info_stride;
+    const uint8_t* ic = info + c * info_stride;
     switch (nc - c) {
       case 3:
         kTile3(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
@@ -142,9 +221,11 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
 
 void FillAvx2PackedKernels(KernelTable* t) {
   t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
-      GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, kQ4GroupBlock>;
+      GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
+      GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
-      GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, kQ8GroupBlock>;
+      GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
 }
 
 }  // namespace pocket::kernels

@@ -51,6 +51,7 @@ BENCHMARK_CAPTURE(BM_MatMul, Q8_0_packed, DType::kQ8_0, true)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_K_rows, DType::kQ4_K, false)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_MatMul, Q4_K_packed, DType::kQ4_K, true)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K_rows, DType::kQ6_K, false)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)->Arg(1)->Arg(64);
 
 }  // namespace
 }  // namespace pocket::kernels

@@ -48,14 +48,16 @@ inline constexpr int kPackRows = 8;
 // What a packed GEMM reads about each activation block besides its quants (kernels/packed.h
 // computes them). Q8_0 blocks: the scale in f32 and the sum of the quants (formats with an
 // implicit offset use Σ(q - 8)·a = Σ q·a - 8·Σ a). Q8_K blocks: the scale and the sums of the
-// eight 32-element sub-blocks (exact integers, as floats) for the K-quants' minimums.
+// 32- and 16-element sub-blocks (exact integers, as floats) for the K-quants' minimums and
+// offsets.
 struct ActBlockInfo {
   float d;
   int32_t sum;
 };
 struct ActSuperBlockInfo {
   float d;
-  float sums[8];
+  float sums[8];     // 32-element sub-blocks
+  float sums16[16];  // 16-element sub-blocks
 };
 // out[c * ldo + r] = dot(packed weight row r, activation row c) for r < kPackRows * n_groups,
 // c < nc. Groups follow each other in `w`; activation row c starts at a + c * a_stride and

@@ -27,6 +27,9 @@ bool PackFormatOf(DType type, PackFormat* f) {
     case DType::kQ4_K:
       *f = {256, 144, 148};  // scales and mins unpacked to bytes
       return true;
+    case DType::kQ6_K:
+      *f = {256, 210, 210};
+      return true;
     default:
       return false;
   }
@@ -86,6 +89,18 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
           q[r] = x->qs;
         }
         InterleaveQuants(q, 128, out + 160);
+      } else if (type == DType::kQ6_K) {
+        // d[8] (f16), scales[16 sub-blocks][8 rows], low quant bits, high quant bits.
+        const uint8_t *ql[kPackRows], *qh[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          const auto* x = reinterpret_cast<const quant::BlockQ6_K*>(blk[r]);
+          std::memcpy(out + 2 * r, &x->d, 2);
+          for (int s = 0; s < 16; ++s) out[16 + 8 * s + r] = static_cast<uint8_t>(x->scales[s]);
+          ql[r] = x->ql;
+          qh[r] = x->qh;
+        }
+        InterleaveQuants(ql, 128, out + 144);
+        InterleaveQuants(qh, 64, out + 1168);
       } else {
         // d[8] (f16), quants.
         const uint8_t* q[kPackRows];
@@ -105,6 +120,7 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
     case DType::kQ8_0:
       return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);
     case DType::kQ4_K:
+    case DType::kQ6_K:
       return static_cast<uint64_t>(cols / 256) * sizeof(ActSuperBlockInfo);
     default:
       return 0;
@@ -112,11 +128,12 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
 }
 
 void ActivationInfos(DType weight_type, const void* act_row, int64_t n, void* out) {
-  if (weight_type == DType::kQ4_K) {
+  if (weight_type == DType::kQ4_K || weight_type == DType::kQ6_K) {
     const auto* blocks = static_cast<const quant::BlockQ8_K*>(act_row);
     auto* info = static_cast<ActSuperBlockInfo*>(out);
     for (int64_t b = 0; b < n / 256; ++b) {
       info[b].d = blocks[b].d;
+      for (int s = 0; s < 16; ++s) info[b].sums16[s] = static_cast<float>(blocks[b].bsums[s]);
       for (int s = 0; s < 8; ++s)
         info[b].sums[s] = static_cast<float>(blocks[b].bsums[2 * s] + blocks[b].bsums[2 * s + 1]);
     }

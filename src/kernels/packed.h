@@ -12,6 +12,9 @@
 //     d[8], dmin[8] f16, the 6-bit scales and mins unpacked to bytes as scales[8 sub-blocks]
 //     [8 rows] and mins[8][8], then 32 x 32 quant bytes; byte i of quant bytes [32p, 32p + 32)
 //     holds elements 64p + i (low nibble) and 64p + 32 + i (high).
+//   Q6_K (1680 bytes, as the original): d[8] f16, the int8 scales as [16 sub-blocks][8 rows],
+//     then 32 x 32 bytes of low bits (ql) and 16 x 32 bytes of high bits (qh), each in the
+//     file's bit order.
 //
 // PackedWeights owns the repacked copies of one model's (or projector's) matrices, keyed by
 // the address of the tensor data they replace. Built once, then immutable: safe to share

@@ -155,7 +155,7 @@ TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
 // dot products up to f32 summation order. Rows cover whole groups and a partial last chunk of
 // activation rows (nc % 4 != 0); Q8_0 includes -128 quants (|w| = 128 in the sign trick).
 TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
-  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
     const int64_t rows = 24, cols = 512, n_tok = 7;
     std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
@@ -165,6 +165,12 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
     }
     if (t == DType::kQ4_K) {  // the largest 6-bit scales and minimums in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 12);
+    }
+    if (t == DType::kQ6_K) {  // extreme codes (63) and scales (-128) in one block per row
+      for (int64_t r = 0; r < rows; r += 3) {
+        std::memset(w.data() + r * rb, 0xFF, 192);
+        std::memset(w.data() + r * rb + 192, 0x80, 16);
+      }
     }
     ASSERT_TRUE(CanPack(K(), t, rows, cols));
     const uint64_t prb = PackedRowBytes(t, cols);
@@ -183,10 +189,16 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
     for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
     for (int64_t c = 0; c < n_tok; ++c) {
       K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data() + c * ab, ab, info.data() + c * ib, ib, 1, one.data(), rows);
+      std::vector<float> af(static_cast<size_t>(cols)), wf(static_cast<size_t>(cols));
+      ASSERT_TRUE(DequantizeRow(act, a.data() + c * ab, af.data(), cols).ok());
       for (int64_t r = 0; r < rows; ++r) {
         ASSERT_EQ(one[static_cast<size_t>(r)], got[static_cast<size_t>(c * rows + r)]) << c << "," << r;
+        // The row-major dot sums in another order: agreement to f32 rounding of the terms.
         const float dot = Ref().vec_dot[id](cols, w.data() + r * rb, a.data() + c * ab);
-        EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], dot, 1e-5f * (1.0f + std::fabs(dot))) << c << "," << r;
+        ASSERT_TRUE(DequantizeRow(t, w.data() + r * rb, wf.data(), cols).ok());
+        double mag = 0.0;
+        for (size_t i = 0; i < af.size(); ++i) mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+        EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], dot, 1e-6 * mag + 1e-6) << c << "," << r;
       }
     }
   }
@@ -197,7 +209,7 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
 TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   ThreadPool pool(2);
   const int64_t rows = 48, cols = 256;
-  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
     const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 12);
     std::unique_ptr<PackedWeights> store =

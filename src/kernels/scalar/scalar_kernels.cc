@@ -275,6 +275,58 @@ void GemmPackedQ4K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
   }
 }
 
+// Q6_K: per row and super-block, total = Σ_s scale_s · Σ q·a over 16-element sub-block s
+// (q the unsigned 6-bit code) - 32 · Σ_s scale_s · asum_s (the latter summed in f32 in s
+// order, exact), then acc = fma(d · d_a, total, acc).
+void GemmPackedQ6K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
+                   uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
+                   float* out, int64_t ldo) {
+  const int64_t nb = n / 256;
+  constexpr int kGroupBlock = kPackRows * 210;
+  for (int g = 0; g < n_groups; ++g) {
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
+    for (int c = 0; c < nc; ++c) {
+      const auto* ya = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride);
+      const auto* in = reinterpret_cast<const ActSuperBlockInfo*>(info + c * info_stride);
+      float acc[kPackRows] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = wg + b * kGroupBlock;
+        const uint8_t* ql = blk + 144;
+        const uint8_t* qh = blk + 1168;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sub[16] = {};
+          for (int half = 0; half < 2; ++half) {
+            for (int l = 0; l < 32; ++l) {
+              const int la = 64 * half + l, lb = la + 32, h = 32 * half + l;  // byte indices
+              const int vla = ql[32 * (la / 4) + 4 * r + la % 4];
+              const int vlb = ql[32 * (lb / 4) + 4 * r + lb % 4];
+              const int vh = qh[32 * (h / 4) + 4 * r + h % 4];
+              const int q[4] = {(vla & 15) | ((vh & 3) << 4), (vlb & 15) | (((vh >> 2) & 3) << 4),
+                                (vla >> 4) | (((vh >> 4) & 3) << 4), (vlb >> 4) | (((vh >> 6) & 3) << 4)};
+              for (int k = 0; k < 4; ++k) {
+                const int e = 128 * half + 32 * k + l;
+                sub[e / 16] += q[k] * ya[b].qs[e];
+              }
+            }
+          }
+          int32_t sumi = 0;
+          float corr = 0.0f;
+          for (int s = 0; s < 16; ++s) {
+            const int sc = static_cast<int8_t>(blk[16 + 8 * s + r]);
+            sumi += sc * sub[s];
+            corr = std::fma(static_cast<float>(sc), in[b].sums16[s], corr);
+          }
+          uint16_t d;
+          std::memcpy(&d, blk + 2 * r, 2);
+          const int32_t total = sumi - 32 * static_cast<int32_t>(corr);
+          acc[r] = std::fma(F16ToF32(d) * in[b].d, static_cast<float>(total), acc[r]);
+        }
+      }
+      for (int r = 0; r < kPackRows; ++r) out[c * ldo + g * kPackRows + r] = acc[r];
+    }
+  }
+}
+
 void FillScalarKernels(KernelTable* t) {
   t->isa = Isa::kScalar;
   t->vec_dot[Id(DType::kF32)] = VecDotF32;
@@ -296,6 +348,7 @@ void FillScalarKernels(KernelTable* t) {
   t->gemm_packed[Id(DType::kQ8_0)] = GemmPacked<false>;
   t->gemm_packed[Id(DType::kQ4_0)] = GemmPacked<true>;
   t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4K;
+  t->gemm_packed[Id(DType::kQ6_K)] = GemmPackedQ6K;
   t->quantize_act[Id(DType::kF32)] = QuantizeF32;
   t->quantize_act[Id(DType::kF16)] = QuantizeF16;
   t->quantize_act[Id(DType::kBF16)] = QuantizeBF16;

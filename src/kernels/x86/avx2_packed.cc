@@ -19,6 +19,7 @@ using quant::BlockQ8_K;
 constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
 constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
 constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
+constexpr int kQ6KGroupBlock = 1680;  // d, scales, 8 rows x (128 low + 64 high bit bytes)
 
 inline __m256i Broadcast4(const int8_t* p) {
   int32_t v;
@@ -41,6 +42,10 @@ inline __m256i PairScale(const uint8_t* p) {
 inline __m256 MinsOf(const uint8_t* blk, int sb) {
   return _mm256_cvtepi32_ps(
       _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 96 + 8 * sb))));
+}
+
+inline __m256i Load32(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
 template <typename Info>
@@ -182,6 +187,73 @@ void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
+// Q6_K: per half super-block and 4-byte column j, three loads (low bits of bytes l and
+// l + 32, high bits of byte l) give the 6-bit codes of elements l, l + 32, l + 64, l + 96 for
+// the eight rows; each maddubs (codes <= 63) is scaled by its 16-element sub-block's int8
+// scale in one madd. The -32 offset is applied once per super-block through the sub-block
+// sums (exact small integers in f32).
+template <int NC>
+void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  __m256 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+  __m256i scale[16];
+  __m256 scale_f[16];
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ6KGroupBlock;
+    for (int s = 0; s < 16; ++s) {
+      const __m256i v =
+          _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * s)));
+      scale[s] =
+          _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(v, 16));
+      scale_f[s] = _mm256_cvtepi32_ps(v);
+    }
+    const int8_t* qa[NC];
+    __m256i s32[NC];
+    for (int c = 0; c < NC; ++c) {
+      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      s32[c] = _mm256_setzero_si256();
+    }
+    for (int half = 0; half < 2; ++half) {
+      for (int j = 0; j < 8; ++j) {
+        const __m256i la = Load32(blk + 144 + 32 * (16 * half + j));
+        const __m256i lb = Load32(blk + 144 + 32 * (16 * half + 8 + j));
+        const __m256i h = Load32(blk + 1168 + 32 * (8 * half + j));
+        const __m256i q[4] = {_mm256_or_si256(_mm256_and_si256(la, m4),
+                                              _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)),
+                              _mm256_or_si256(_mm256_and_si256(lb, m4),
+                                              _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                                              _mm256_and_si256(h, m30)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                                              _mm256_and_si256(_mm256_srli_epi16(h, 2), m30))};
+        for (int k = 0; k < 4; ++k) {
+          const __m256i& sc = scale[8 * half + 2 * k + j / 4];
+          for (int c = 0; c < NC; ++c) {
+            const __m256i p =
+                _mm256_maddubs_epi16(q[k], Broadcast4(qa[c] + 128 * half + 32 * k + 4 * j));
+            s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(p, sc));
+            KeepInRegister(s32[c]);
+          }
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
+      __m256 corr = _mm256_setzero_ps();
+      for (int s = 0; s < 16; ++s)
+        corr = _mm256_fmadd_ps(scale_f[s], _mm256_set1_ps(in.sums16[s]), corr);
+      const __m256i total =
+          _mm256_sub_epi32(s32[c], _mm256_slli_epi32(_mm256_cvttps_epi32(corr), 5));
+      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(total),
+                               acc[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
 using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
                         const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
 
@@ -224,6 +296,8 @@ void FillAvx2PackedKernels(KernelTable* t) {
       GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ6_K)] =
+      GemmPacked<TileQ6_K<1>, TileQ6_K<2>, TileQ6_K<3>, TileQ6_K<4>, 256, kQ6KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
       GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
 }

@@ -202,12 +202,15 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   __m256 scale_f[16];
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ6KGroupBlock;
+    // Row r's int8 scale into the high byte of both int16 halves of lane r, then an
+    // arithmetic shift sign-extends it.
+    const __m256i spread = _mm256_setr_epi8(-1, 0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3,
+                                            -1, 4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7);
     for (int s = 0; s < 16; ++s) {
-      const __m256i v =
-          _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * s)));
-      scale[s] =
-          _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(v, 16));
-      scale_f[s] = _mm256_cvtepi32_ps(v);
+      int64_t bytes;
+      std::memcpy(&bytes, blk + 16 + 8 * s, 8);
+      scale[s] = _mm256_srai_epi16(_mm256_shuffle_epi8(_mm256_set1_epi64x(bytes), spread), 8);
+      scale_f[s] = _mm256_cvtepi32_ps(_mm256_srai_epi32(scale[s], 16));
     }
     const int8_t* qa[NC];
     __m256i s32[NC];
@@ -215,24 +218,30 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
       s32[c] = _mm256_setzero_si256();
     }
+    // Two 4-byte columns (j, j + 1: the same sub-blocks) summed in int16 before the scale:
+    // 2 x 2 x 63 x 127 < 2^15.
     for (int half = 0; half < 2; ++half) {
-      for (int j = 0; j < 8; ++j) {
-        const __m256i la = Load32(blk + 144 + 32 * (16 * half + j));
-        const __m256i lb = Load32(blk + 144 + 32 * (16 * half + 8 + j));
-        const __m256i h = Load32(blk + 1168 + 32 * (8 * half + j));
-        const __m256i q[4] = {_mm256_or_si256(_mm256_and_si256(la, m4),
-                                              _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)),
-                              _mm256_or_si256(_mm256_and_si256(lb, m4),
-                                              _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)),
-                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                              _mm256_and_si256(h, m30)),
-                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                              _mm256_and_si256(_mm256_srli_epi16(h, 2), m30))};
+      for (int j = 0; j < 8; j += 2) {
+        __m256i q[2][4];
+        for (int u = 0; u < 2; ++u) {
+          const __m256i la = Load32(blk + 144 + 32 * (16 * half + j + u));
+          const __m256i lb = Load32(blk + 144 + 32 * (16 * half + 8 + j + u));
+          const __m256i h = Load32(blk + 1168 + 32 * (8 * half + j + u));
+          q[u][0] = _mm256_or_si256(_mm256_and_si256(la, m4),
+                                    _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
+          q[u][1] = _mm256_or_si256(_mm256_and_si256(lb, m4),
+                                    _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
+          q[u][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                                    _mm256_and_si256(h, m30));
+          q[u][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                                    _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+        }
         for (int k = 0; k < 4; ++k) {
           const __m256i& sc = scale[8 * half + 2 * k + j / 4];
           for (int c = 0; c < NC; ++c) {
-            const __m256i p =
-                _mm256_maddubs_epi16(q[k], Broadcast4(qa[c] + 128 * half + 32 * k + 4 * j));
+            const int8_t* ak = qa[c] + 128 * half + 32 * k + 4 * j;
+            const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(q[0][k], Broadcast4(ak)),
+                                               _mm256_maddubs_epi16(q[1][k], Broadcast4(ak + 4)));
             s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(p, sc));
             KeepInRegister(s32[c]);
           }

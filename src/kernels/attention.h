@@ -5,7 +5,9 @@
 // the whole context). Query i (absolute position pos0 + i) sees keys j with
 // max(0, pos - window + 1) <= j <= pos (window == 0: no window). Scale is 1.0 (Gemma 4 folds
 // it into the q/k norms). Softmax is exact (max-subtracted, f32 sums), threads split the
-// (query, head) pairs.
+// (query, head) pairs, or in long chunks (query, KV head) pairs, so that each K/V row is read
+// once from L2 for all the query heads sharing it (the per-head arithmetic is the same either
+// way: results do not depend on the split).
 #pragma once
 
 #include <cstdint>
@@ -39,10 +41,11 @@ struct AttentionParams {
 // Per-thread score buffers; grown on first use, then reused.
 struct AttentionScratch {
   std::vector<std::vector<float>> scores;
-  // Pre-sizes the buffers so that no call up to `max_keys` visible keys allocates.
-  void Reserve(int n_threads, int64_t max_keys) {
+  // Pre-sizes the buffers so that no call up to `max_keys` visible keys and `group` query
+  // heads per KV head allocates.
+  void Reserve(int n_threads, int64_t max_keys, int group = 1) {
     scores.resize(static_cast<size_t>(n_threads));
-    for (auto& s : scores) s.resize(static_cast<size_t>(max_keys));
+    for (auto& s : scores) s.resize(static_cast<size_t>(max_keys * group));
   }
 };
 

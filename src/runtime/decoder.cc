@@ -117,7 +117,11 @@ void Decoder::AllocateBuffers() {
     moe_w_.assign(B * K, 0.0f);
     moe_rows_.reserve(B);
   }
-  attn_scratch_.Reserve(pool_ ? pool_->size() : 1, opt_.n_ctx);
+  int max_group = 1;  // query heads per KV head, the most of any layer
+  for (int kv_heads : c_.n_head_kv) {
+    if (kv_heads > 0) max_group = std::max(max_group, c_.n_head / kv_heads);
+  }
+  attn_scratch_.Reserve(pool_ ? pool_->size() : 1, opt_.n_ctx, max_group);
   rope_swa_.assign(B * Sz(c_.head_dim_swa), 0.0f);
   rope_full_.assign(B * Sz(c_.head_dim_full), 0.0f);
 }

@@ -352,6 +352,12 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
     std::vector<float> out(q.size());
     AttentionScratch scratch;
     Attention(K(), &pool, p, view, q.data(), n_tok, pos0, out.data(), &scratch);
+    // One query at a time (one task per head) gives the chunk's (one task per KV head) bits.
+    for (int64_t i = 0; i < n_tok; ++i) {
+      std::vector<float> one(static_cast<size_t>(nh * d));
+      Attention(K(), &pool, p, view, q.data() + i * nh * d, 1, pos0 + i, one.data(), &scratch);
+      for (size_t e = 0; e < one.size(); ++e) ASSERT_EQ(one[e], out[static_cast<size_t>(i * nh * d) + e]);
+    }
     for (int64_t i = 0; i < n_tok; ++i) {
       const int64_t pos = pos0 + i, first = win ? std::max<int64_t>(0, pos - win + 1) : 0;
       for (int h = 0; h < nh; ++h) {

@@ -53,6 +53,26 @@ BENCHMARK_CAPTURE(BM_MatMul, Q4_K_packed, DType::kQ4_K, true)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K_rows, DType::kQ6_K, false)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)->Arg(1)->Arg(64);
 
+// The encoders' attention: scores of 12 queries over 2394 keys (head size 64), then the
+// weighted sum of values.
+void BM_SgemmAttention(benchmark::State& state) {
+  const int64_t rows = 12, n = 2394, d = 64;
+  std::mt19937 rng(2);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> q(rows * d), kt(d * n), s(rows * n), v(n * d), o(rows * d);
+  for (std::vector<float>* x : {&q, &kt, &s, &v})
+    for (float& e : *x) e = dist(rng);
+  const KernelTable& k = Kernels();
+  for (auto _ : state) {
+    k.sgemm_nn(rows, n, d, q.data(), d, kt.data(), n, s.data(), n);
+    k.sgemm_nn(rows, d, n, s.data(), n, v.data(), d, o.data(), d);
+    benchmark::DoNotOptimize(o.data());
+  }
+  state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(2 * rows * n * d),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SgemmAttention);
+
 }  // namespace
 }  // namespace pocket::kernels
 

@@ -118,7 +118,7 @@ void EncoderOps::FullAttention(const float* q, const float* k, const float* v, i
   head_v_.resize(nd);
   head_q_.resize(static_cast<size_t>(block * d));
   scores_.resize(static_cast<size_t>(block * n));
-  constexpr int64_t kRows = 8;  // query rows per task
+  constexpr int64_t kRows = 12;  // query rows per task: two 6-row GEMM micro-tiles
   for (int h = 0; h < n_head; ++h) {
     ForRows(n, [&](int64_t j) {
       for (int i = 0; i < d; ++i)

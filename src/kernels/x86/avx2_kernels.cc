@@ -392,8 +392,9 @@ void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uin
   if (nr - r == 1) RowBlockF<kF16, 1>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
 }
 
-// f32 NN GEMM: micro-tiles of MR rows x 16 columns (8 accumulators at MR = 4); each step
-// loads two vectors of B and broadcasts one A element per row.
+// f32 NN GEMM: micro-tiles of MR rows x 16 columns (12 accumulators at MR = 6); each step
+// loads two vectors of B and broadcasts one A element per row, so B is read from L2 once per
+// six rows.
 template <int MR>
 void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
   int64_t n = 0;
@@ -425,8 +426,10 @@ void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* 
 void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
              int64_t ldc) {
   int64_t m = 0;
-  for (; m + 4 <= M; m += 4) SgemmMicro<4>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+  for (; m + 6 <= M; m += 6) SgemmMicro<6>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
   switch (M - m) {
+    case 5: SgemmMicro<5>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
+    case 4: SgemmMicro<4>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
     case 3: SgemmMicro<3>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
     case 2: SgemmMicro<2>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
     case 1: SgemmMicro<1>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;

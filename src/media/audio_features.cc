@@ -33,6 +33,33 @@ const std::vector<double>& MelFilters() {
   return filters;
 }
 
+// The bins [first, last] where each mel filter is non-zero (triangles cover a few bins):
+// summing only there adds the same non-zero terms in the same order, so the result is
+// bit-identical to the dense sum (the skipped terms are exact zeros).
+struct MelSupport {
+  int first[kMelBins];
+  int last[kMelBins];
+};
+
+const MelSupport& MelFilterSupport() {
+  static const MelSupport support = [] {
+    const std::vector<double>& w = MelFilters();
+    MelSupport s;
+    for (int m = 0; m < kMelBins; ++m) {
+      s.first[m] = kBins;
+      s.last[m] = -1;
+      for (int k = 0; k < kBins; ++k) {
+        if (w[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)] != 0.0) {
+          s.first[m] = std::min(s.first[m], k);
+          s.last[m] = k;
+        }
+      }
+    }
+    return s;
+  }();
+  return support;
+}
+
 const std::vector<double>& HannWindow() {
   static const std::vector<double> window = [] {
     std::vector<double> w(kFrame);
@@ -91,6 +118,7 @@ LogMel ComputeLogMel(const float* samples, int64_t n) {
   out.data.assign(static_cast<size_t>(out.n_frames) * kMelBins, 0.0f);
   const std::vector<double>& win = HannWindow();
   const std::vector<double>& mel = MelFilters();
+  const MelSupport& support = MelFilterSupport();
   std::vector<std::complex<double>> buf(kFft);
   std::vector<double> mag(kBins);
   for (int64_t f = 0; f < out.n_valid; ++f) {  // invalid frames stay 0 (masked)
@@ -106,7 +134,7 @@ LogMel ComputeLogMel(const float* samples, int64_t n) {
     float* dst = out.data.data() + static_cast<size_t>(f) * kMelBins;
     for (int m = 0; m < kMelBins; ++m) {
       double sum = 0.0;
-      for (int k = 0; k < kBins; ++k)
+      for (int k = support.first[m]; k <= support.last[m]; ++k)
         sum += mag[static_cast<size_t>(k)] *
                mel[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)];
       dst[m] = static_cast<float>(std::log(sum + 1e-3));

@@ -21,9 +21,17 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
   uint8_t* act = scratch->act.data();
   const QuantizeActFn quantize = k.quantize_act[static_cast<int>(act_type)];
   const int n_threads = pool ? pool->size() : 1;
+  // Packed kernels also read per-block side information, computed with the encoding.
+  const uint64_t info_bytes = w.packed ? ActivationInfoBytes(w.type, w.cols) : 0;
+  const size_t info_need = static_cast<size_t>(info_bytes * static_cast<uint64_t>(n_tok));
+  if (scratch->act_info.size() < info_need) scratch->act_info.resize(info_need);
+  uint8_t* info = scratch->act_info.data();
 
   auto encode = [&](int64_t t, int) {
-    quantize(x + t * ldx, act + static_cast<uint64_t>(t) * act_bytes, w.cols);
+    uint8_t* at = act + static_cast<uint64_t>(t) * act_bytes;
+    quantize(x + t * ldx, at, w.cols);
+    if (info_bytes != 0)
+      ActivationInfos(w.type, at, w.cols, info + static_cast<uint64_t>(t) * info_bytes);
   };
   if (pool && n_tok >= 8) {
     pool->ParallelFor(n_tok, encode);
@@ -40,14 +48,6 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
   const int64_t n_tasks = row_chunks * token_blocks;
 
   if (w.packed) {
-    const uint64_t info_bytes = ActivationInfoBytes(w.type, w.cols);
-    const size_t info_need = static_cast<size_t>(info_bytes * static_cast<uint64_t>(n_tok));
-    if (scratch->act_info.size() < info_need) scratch->act_info.resize(info_need);
-    uint8_t* info = scratch->act_info.data();
-    for (int64_t t = 0; t < n_tok; ++t) {
-      ActivationInfos(w.type, act + static_cast<uint64_t>(t) * act_bytes, w.cols,
-                      info + static_cast<uint64_t>(t) * info_bytes);
-    }
     const GemmPackedFn gemm = k.gemm_packed[tid];
     auto run_packed = [&](int64_t task, int) {
       const int64_t rc = task % row_chunks, tb = task / row_chunks;

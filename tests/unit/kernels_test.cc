@@ -238,14 +238,17 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
 
 TEST_P(IsaTest, ActivationEncodersMatchScalarBitExactly) {
   const KernelTable& ref = *KernelsFor(Isa::kScalar);
-  std::vector<float> x = RandomVector(512, 21);
+  std::vector<float> x = RandomVector(1024, 21);
   // A block whose scale is exactly 1 with values on .5 ties (roundf rounds them away from 0).
   const float ties[] = {127.0f, 63.5f, -63.5f, 0.5f, -0.5f, 1.5f, -2.5f, 0.49999997f, -0.49999997f, 0.0f};
   for (size_t i = 0; i < std::size(ties); ++i) x[i] = ties[i];
   for (size_t i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block
+  for (size_t i = 512; i < 768; ++i) x[i] = 0.0f;  // an all-zero Q8_K block
+  x[770] = -9.0f;  // Q8_K: the first of two opposite extremes sets the scale's sign
+  x[900] = 9.0f;
   for (DType act : {DType::kQ8_0, DType::kQ8_K, DType::kF16, DType::kBF16, DType::kF32}) {
     SCOPED_TRACE(DTypeName(act));
-    EXPECT_EQ(Encode(K(), act, x, 2, 256), Encode(ref, act, x, 2, 256));
+    EXPECT_EQ(Encode(K(), act, x, 4, 256), Encode(ref, act, x, 4, 256));
   }
 }
 

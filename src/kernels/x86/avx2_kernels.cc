@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/scalar/unpack.h"
 #include "kernels/table_fill.h"
@@ -477,6 +478,52 @@ void QuantizeQ8_0Avx2(const float* x, void* dst, int64_t n) {
   }
 }
 
+// Q8_K activation encoding, bit-identical with the scalar quantizer: the first element of
+// largest magnitude sets iscale = -127 / max, quants round to nearest even (ggml's
+// nearest_int, which cvtps_epi32 matches below 2^22) capped at 127, and the 16-element sums.
+void QuantizeQ8_KAvx2(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_K*>(dst);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  const __m256i cap = _mm256_set1_epi32(127);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t b = 0; b < n / 256; ++b, x += 256) {
+    __m256 vmax = _mm256_setzero_ps();
+    for (int i = 0; i < 256; i += 8)
+      vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    if (amax == 0.0f) {
+      std::memset(&y[b], 0, sizeof(BlockQ8_K));
+      continue;
+    }
+    int first = 0;
+    while (std::fabs(x[first]) != amax) ++first;
+    const float iscale = -127.f / x[first];
+    const __m256 vs = _mm256_set1_ps(iscale);
+    for (int i = 0; i < 256; i += 32) {
+      __m256i q[4];
+      for (int k = 0; k < 4; ++k) {
+        q[k] = _mm256_min_epi32(
+            _mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + i + 8 * k))), cap);
+      }
+      for (int h = 0; h < 2; ++h) {
+        const __m256i s = _mm256_add_epi32(q[2 * h], q[2 * h + 1]);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_add_epi32(s4, _mm_unpackhi_epi64(s4, s4));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 1));
+        y[b].bsums[i / 16 + h] = static_cast<int16_t>(_mm_cvtsi128_si32(s4));
+      }
+      const __m256i p16 = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
+                                             _mm256_packs_epi32(q[2], q[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs + i),
+                          _mm256_permutevar8x32_epi32(p16, order));
+    }
+    y[b].d = 1 / iscale;
+  }
+}
+
 template <bool kBF16>
 float KvDot16(int64_t n, const float* q, const void* k) {
   const auto* x = static_cast<const uint16_t*>(k);
@@ -688,6 +735,7 @@ void FillAvx2Kernels(KernelTable* t) {
   t->dot_f32 = DotF32;
   t->sgemm_nn = SgemmNN;
   t->quantize_act[Id(DType::kQ8_0)] = QuantizeQ8_0Avx2;
+  t->quantize_act[Id(DType::kQ8_K)] = QuantizeQ8_KAvx2;
   t->axpy_f32 = AxpyF32;
   t->scale_f32 = ScaleF32;
   t->add_f32 = AddF32;

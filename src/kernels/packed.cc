@@ -1,5 +1,8 @@
 #include "kernels/packed.h"
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -150,13 +153,21 @@ void ActivationInfos(DType weight_type, const void* act_row, int64_t n, void* ou
 
 std::unique_ptr<PackedWeights> PackedWeights::Build(const KernelTable& k,
                                                     const std::vector<Source>& sources,
-                                                    ThreadPool* pool, const ReleaseFn& release) {
+                                                    ThreadPool* pool, const ReleaseFn& release,
+                                                    uint64_t max_bytes) {
   auto store = std::make_unique<PackedWeights>();
   if (PackingDisabled()) return store;
+  if (max_bytes == 0) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    max_bytes = pages > 0 && page > 0
+                    ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2
+                    : UINT64_MAX;
+  }
   for (const Source& s : sources) {
     if (s.data == nullptr || !CanPack(k, s.type, s.rows, s.cols) || store->entries_.count(s.data))
       continue;
     const uint64_t bytes = static_cast<uint64_t>(s.rows) * PackedRowBytes(s.type, s.cols);
+    if (store->bytes_ + bytes > max_bytes) break;
     Entry e;
     e.data.reset(new uint8_t[bytes]);
     e.rows = s.rows;

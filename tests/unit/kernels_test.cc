@@ -230,6 +230,13 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
       for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], y_plain[i], 1e-5f * (1.0f + std::fabs(y_plain[i]))) << i;
     }
   }
+  // A byte budget packs sources in order while they fit.
+  const std::vector<uint8_t> w1 = MakeWeights(DType::kQ8_0, 16, 256, 2), w2 = MakeWeights(DType::kQ8_0, 16, 256, 3);
+  std::unique_ptr<PackedWeights> budget = PackedWeights::Build(
+      K(), {{DType::kQ8_0, w1.data(), 16, 256}, {DType::kQ8_0, w2.data(), 16, 256}}, nullptr, {}, w1.size() + 1);
+  EXPECT_EQ(budget->count(), 1u);
+  EXPECT_TRUE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w1.data(), 0, 16, 256).packed);
+  EXPECT_FALSE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w2.data(), 0, 16, 256).packed);
   // Types and shapes without a packed layout are left out.
   const std::vector<uint8_t> f = MakeWeights(DType::kQ5_K, 8, 256, 1);
   const std::vector<uint8_t> odd = MakeWeights(DType::kQ4_0, 12, 256, 1);

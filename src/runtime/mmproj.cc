@@ -78,6 +78,7 @@ Status Mmproj::Bind() {
         sources.push_back({v->t->type, v->t->data, v->rows, v->cols});
     }
   }
+  if (sources.empty()) return Status::Ok();  // nothing the packed kernels take
   ThreadPool pool(ThreadPool::HardwareThreads());
   packed_ = kernels::PackedWeights::Build(
       kernels::Kernels(), sources, &pool,

@@ -176,8 +176,8 @@ constexpr int Id(DType t) { return static_cast<int>(t); }
 
 }  // namespace
 
-void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-             int64_t ldc) {
+void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+             int64_t ldb, float* C, int64_t ldc) {
   for (int64_t m = 0; m < M; ++m) {
     float* c = C + m * ldc;
     for (int64_t n = 0; n < N; ++n) c[n] = 0.0f;
@@ -189,123 +189,114 @@ void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
   }
 }
 
-// Packed GEMM reference (layout in kernels/packed.h). Per output and block: the exact integer
-// sum of quant products, then acc = fma(d_w * d_a, sum, acc). The ISA variants do exactly
+// Packed GEMM references (layout in kernels/packed.h). The ISA variants compute exactly
 // this, eight rows at a time, and must match it bit for bit.
-template <bool kQ4>
-void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
-  const int64_t nb = n / 32;
-  const int group_block = kPackRows * (kQ4 ? 18 : 34);
+
+// The loops every packed reference shares: for each group, activation row and block,
+// `block_fn(group_block, activation_block, info, acc)` adds one block to the eight rows'
+// accumulators, which are then stored.
+template <typename ActBlock, typename Info, typename BlockFn>
+void ForPackedBlocks(int64_t nb, int group_block, const uint8_t* w, int n_groups, const uint8_t* a,
+                     uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
+                     float* out, int64_t ldo, BlockFn block_fn) {
   for (int g = 0; g < n_groups; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * group_block;
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * static_cast<uint64_t>(nb) * group_block;
     for (int c = 0; c < nc; ++c) {
-      const auto* ya = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride);
-      const auto* in = reinterpret_cast<const ActBlockInfo*>(info + c * info_stride);
+      const auto* ya = reinterpret_cast<const ActBlock*>(a + static_cast<uint64_t>(c) * a_stride);
+      const auto* in = reinterpret_cast<const Info*>(info + c * info_stride);
       float acc[kPackRows] = {};
-      for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = wg + b * group_block;
-        const uint8_t* q = blk + 2 * kPackRows;
-        for (int r = 0; r < kPackRows; ++r) {
-          int32_t sum = 0;
-          if constexpr (kQ4) {
-            for (int j = 0; j < 4; ++j) {
-              for (int i = 0; i < 4; ++i) {
-                const int v = q[32 * j + 4 * r + i];
-                sum += (v & 15) * ya[b].qs[4 * j + i] + (v >> 4) * ya[b].qs[16 + 4 * j + i];
-              }
-            }
-            sum -= 8 * in[b].sum;
-          } else {
-            for (int j = 0; j < 8; ++j) {
-              for (int i = 0; i < 4; ++i)
-                sum += static_cast<int8_t>(q[32 * j + 4 * r + i]) * ya[b].qs[4 * j + i];
-            }
-          }
-          uint16_t dw;
-          std::memcpy(&dw, blk + 2 * r, 2);
-          acc[r] = std::fma(F16ToF32(dw) * in[b].d, static_cast<float>(sum), acc[r]);
-        }
-      }
+      for (int64_t b = 0; b < nb; ++b) block_fn(wg + b * group_block, ya[b], in[b], acc);
       for (int r = 0; r < kPackRows; ++r) out[c * ldo + g * kPackRows + r] = acc[r];
     }
   }
 }
 
+// Quant byte x (in the file's order) of row r in interleaved quant bytes q.
+inline int PackedByte(const uint8_t* q, int r, int x) { return q[32 * (x / 4) + 4 * r + x % 4]; }
+
+inline float F16At(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return F16ToF32(h);
+}
+
+// Q4_0 / Q8_0: per output and block, the exact integer sum of quant products (Q4_0: minus
+// 8 · Σa), then acc = fma(d_w · d_a, sum, acc).
+template <bool kQ4>
+void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_0, ActBlockInfo>(
+      n / 32, kPackRows * (kQ4 ? 18 : 34), w, n_groups, a, a_stride, info, info_stride, nc, out,
+      ldo, [](const uint8_t* blk, const BlockQ8_0& ya, const ActBlockInfo& in, float* acc) {
+        const uint8_t* q = blk + 2 * kPackRows;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sum = 0;
+          if constexpr (kQ4) {
+            for (int i = 0; i < 16; ++i) {
+              const int v = PackedByte(q, r, i);
+              sum += (v & 15) * ya.qs[i] + (v >> 4) * ya.qs[16 + i];
+            }
+            sum -= 8 * in.sum;
+          } else {
+            for (int i = 0; i < 32; ++i) sum += static_cast<int8_t>(PackedByte(q, r, i)) * ya.qs[i];
+          }
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sum), acc[r]);
+        }
+      });
+}
+
 // Q4_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over sub-block s (exact integer),
 // mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
 // acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
-void GemmPackedQ4K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
-                   uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
-                   float* out, int64_t ldo) {
-  const int64_t nb = n / 256;
-  constexpr int kGroupBlock = kPackRows * 148;
-  for (int g = 0; g < n_groups; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
-    for (int c = 0; c < nc; ++c) {
-      const auto* ya = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride);
-      const auto* in = reinterpret_cast<const ActSuperBlockInfo*>(info + c * info_stride);
-      float acc[kPackRows] = {};
-      for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = wg + b * kGroupBlock;
+void GemmPackedQ4K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                   const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
+      n / 256, kPackRows * 148, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
         const uint8_t* q = blk + 160;
         for (int r = 0; r < kPackRows; ++r) {
           int32_t sumi = 0;
           for (int p = 0; p < 4; ++p) {
             int32_t lo = 0, hi = 0;
             for (int i = 0; i < 32; ++i) {
-              const int v = q[32 * (8 * p + i / 4) + 4 * r + i % 4];
-              lo += (v & 15) * ya[b].qs[64 * p + i];
-              hi += (v >> 4) * ya[b].qs[64 * p + 32 + i];
+              const int v = PackedByte(q, r, 32 * p + i);
+              lo += (v & 15) * ya.qs[64 * p + i];
+              hi += (v >> 4) * ya.qs[64 * p + 32 + i];
             }
             sumi += blk[32 + 8 * (2 * p) + r] * lo + blk[32 + 8 * (2 * p + 1) + r] * hi;
           }
           float mins = 0.0f;
           for (int sb = 0; sb < 8; ++sb)
-            mins = std::fma(static_cast<float>(blk[96 + 8 * sb + r]), in[b].sums[sb], mins);
-          uint16_t d, dmin;
-          std::memcpy(&d, blk + 2 * r, 2);
-          std::memcpy(&dmin, blk + 16 + 2 * r, 2);
-          acc[r] = std::fma(F16ToF32(d) * in[b].d, static_cast<float>(sumi), acc[r]);
-          acc[r] = std::fma(-(F16ToF32(dmin) * in[b].d), mins, acc[r]);
+            mins = std::fma(static_cast<float>(blk[96 + 8 * sb + r]), in.sums[sb], mins);
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sumi), acc[r]);
+          acc[r] = std::fma(-(F16At(blk + 16 + 2 * r) * in.d), mins, acc[r]);
         }
-      }
-      for (int r = 0; r < kPackRows; ++r) out[c * ldo + g * kPackRows + r] = acc[r];
-    }
-  }
+      });
 }
 
 // Q6_K: per row and super-block, total = Σ_s scale_s · Σ q·a over 16-element sub-block s
 // (q the unsigned 6-bit code) - 32 · Σ_s scale_s · asum_s (the latter summed in f32 in s
 // order, exact), then acc = fma(d · d_a, total, acc).
-void GemmPackedQ6K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
-                   uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
-                   float* out, int64_t ldo) {
-  const int64_t nb = n / 256;
-  constexpr int kGroupBlock = kPackRows * 210;
-  for (int g = 0; g < n_groups; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
-    for (int c = 0; c < nc; ++c) {
-      const auto* ya = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride);
-      const auto* in = reinterpret_cast<const ActSuperBlockInfo*>(info + c * info_stride);
-      float acc[kPackRows] = {};
-      for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = wg + b * kGroupBlock;
+void GemmPackedQ6K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                   const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
+      n / 256, kPackRows * 210, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
         const uint8_t* ql = blk + 144;
         const uint8_t* qh = blk + 1168;
         for (int r = 0; r < kPackRows; ++r) {
           int32_t sub[16] = {};
           for (int half = 0; half < 2; ++half) {
             for (int l = 0; l < 32; ++l) {
-              const int la = 64 * half + l, lb = la + 32, h = 32 * half + l;  // byte indices
-              const int vla = ql[32 * (la / 4) + 4 * r + la % 4];
-              const int vlb = ql[32 * (lb / 4) + 4 * r + lb % 4];
-              const int vh = qh[32 * (h / 4) + 4 * r + h % 4];
+              const int vla = PackedByte(ql, r, 64 * half + l);
+              const int vlb = PackedByte(ql, r, 64 * half + 32 + l);
+              const int vh = PackedByte(qh, r, 32 * half + l);
               const int q[4] = {(vla & 15) | ((vh & 3) << 4), (vlb & 15) | (((vh >> 2) & 3) << 4),
-                                (vla >> 4) | (((vh >> 4) & 3) << 4), (vlb >> 4) | (((vh >> 6) & 3) << 4)};
+                                (vla >> 4) | (((vh >> 4) & 3) << 4),
+                                (vlb >> 4) | (((vh >> 6) & 3) << 4)};
               for (int k = 0; k < 4; ++k) {
                 const int e = 128 * half + 32 * k + l;
-                sub[e / 16] += q[k] * ya[b].qs[e];
+                sub[e / 16] += q[k] * ya.qs[e];
               }
             }
           }
@@ -314,17 +305,12 @@ void GemmPackedQ6K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
           for (int s = 0; s < 16; ++s) {
             const int sc = static_cast<int8_t>(blk[16 + 8 * s + r]);
             sumi += sc * sub[s];
-            corr = std::fma(static_cast<float>(sc), in[b].sums16[s], corr);
+            corr = std::fma(static_cast<float>(sc), in.sums16[s], corr);
           }
-          uint16_t d;
-          std::memcpy(&d, blk + 2 * r, 2);
           const int32_t total = sumi - 32 * static_cast<int32_t>(corr);
-          acc[r] = std::fma(F16ToF32(d) * in[b].d, static_cast<float>(total), acc[r]);
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(total), acc[r]);
         }
-      }
-      for (int r = 0; r < kPackRows; ++r) out[c * ldo + g * kPackRows + r] = acc[r];
-    }
-  }
+      });
 }
 
 void FillScalarKernels(KernelTable* t) {

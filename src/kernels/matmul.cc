@@ -47,24 +47,7 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
   const int64_t row_chunks = (w.rows + row_chunk - 1) / row_chunk;
   const int64_t n_tasks = row_chunks * token_blocks;
 
-  if (w.packed) {
-    const GemmPackedFn gemm = k.gemm_packed[tid];
-    auto run_packed = [&](int64_t task, int) {
-      const int64_t rc = task % row_chunks, tb = task / row_chunks;
-      const int64_t r0 = rc * row_chunk, r1 = std::min(w.rows, r0 + row_chunk);
-      const int64_t t0 = tb * kTokenBlock, t1 = std::min(n_tok, t0 + kTokenBlock);
-      gemm(w.cols, w.data + static_cast<uint64_t>(r0) * w.row_bytes,
-           static_cast<int>((r1 - r0) / kPackRows), act + static_cast<uint64_t>(t0) * act_bytes,
-           act_bytes, info + static_cast<uint64_t>(t0) * info_bytes, info_bytes,
-           static_cast<int>(t1 - t0), y + t0 * ldy + r0, ldy);
-    };
-    if (pool) {
-      pool->ParallelFor(n_tasks, run_packed);
-    } else {
-      for (int64_t t = 0; t < n_tasks; ++t) run_packed(t, 0);
-    }
-    return;
-  }
+  const GemmPackedFn packed = w.packed ? k.gemm_packed[tid] : nullptr;
   const VecDotFn dot = k.vec_dot[tid];
   const GemmTileFn tile = k.gemm_tile[tid];
 
@@ -73,10 +56,16 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
     const int64_t r0 = rc * row_chunk, r1 = std::min(w.rows, r0 + row_chunk);
     const int64_t t0 = tb * kTokenBlock, t1 = std::min(n_tok, t0 + kTokenBlock);
     const uint8_t* a0 = act + static_cast<uint64_t>(t0) * act_bytes;
+    const uint8_t* w0 = w.data + static_cast<uint64_t>(r0) * w.row_bytes;
+    if (packed) {  // decode and prefill alike
+      packed(w.cols, w0, static_cast<int>((r1 - r0) / kPackRows), a0, act_bytes,
+             info + static_cast<uint64_t>(t0) * info_bytes, info_bytes, static_cast<int>(t1 - t0),
+             y + t0 * ldy + r0, ldy);
+      return;
+    }
     if (tile && t1 - t0 > 1) {
-      tile(w.cols, w.data + static_cast<uint64_t>(r0) * w.row_bytes, w.row_bytes,
-           static_cast<int>(r1 - r0), a0, act_bytes, static_cast<int>(t1 - t0), y + t0 * ldy + r0,
-           ldy);
+      tile(w.cols, w0, w.row_bytes, static_cast<int>(r1 - r0), a0, act_bytes,
+           static_cast<int>(t1 - t0), y + t0 * ldy + r0, ldy);
       return;
     }
     for (int64_t t = t0; t < t1; ++t) {

@@ -15,8 +15,11 @@ build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# Tests write their scratch files (tiny models, outputs) under the build folder, not the
+# machine's /tmp, and remove them as each test process exits.
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@mkdir -p $(BUILD)/test-tmp
+	TMPDIR="$(abspath $(BUILD))/test-tmp" ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # Chats with MODEL=... when given, else with Gemma 4 E2B-it (Q4_K_M) from the model cache
 # (~/.cache/pocket or $POCKET_CACHE), downloading it with `pocket pull` when possible; when it

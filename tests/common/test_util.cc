@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "model/test_model.h"
@@ -88,6 +90,39 @@ Closeness CompareRows(const std::vector<float>& got, const std::vector<float>& w
   return c;
 }
 
+namespace {
+
+// Every directory TempDir() made in this process, removed when the process exits. ctest runs
+// each test case as its own process, so without this each one leaves its files (a tiny model is
+// ~70 MB) behind and a few hundred runs fill the disk. Only the creating process removes them:
+// a forked child that exits normally must not delete its parent's files.
+class TempDirRegistry {
+ public:
+  ~TempDirRegistry() {
+    if (getpid() != owner_) return;
+    for (const std::string& dir : dirs_) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+  void Add(const std::string& dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs_.push_back(dir);
+  }
+
+ private:
+  const pid_t owner_ = getpid();
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+TempDirRegistry& Registry() {
+  static TempDirRegistry registry;
+  return registry;
+}
+
+}  // namespace
+
 std::string TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/pocket-test-XXXXXX";
@@ -95,7 +130,9 @@ std::string TempDir() {
   buf.push_back('\0');
   const char* dir = mkdtemp(buf.data());
   EXPECT_NE(dir, nullptr);
-  return dir ? dir : "/tmp";
+  if (!dir) return "/tmp";
+  Registry().Add(dir);
+  return dir;
 }
 
 static std::string Slurp(int fd) {

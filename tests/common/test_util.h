@@ -42,7 +42,8 @@ struct Closeness {
 };
 Closeness CompareRows(const std::vector<float>& got, const std::vector<float>& want, size_t width);
 
-// A fresh temporary directory for the current test (removed at exit by the OS tmp policy).
+// A fresh temporary directory under $TMPDIR (else /tmp), removed with its contents when the
+// test process exits.
 std::string TempDir();
 
 // The tiny random-weight model (make-test-model --shape tiny --type Q8_0), written once per

@@ -1,10 +1,14 @@
-// Micro-benchmarks of the matrix kernels: one 64-token prefill tile and one decode row of a
-// 1536 x 1536 matrix through MatMul, packed and row-major, single-threaded. Reports MAC/s.
+// Micro-benchmarks of the matrix kernels through MatMul, packed and row-major, single-threaded:
+// one decode row and a 64-token prefill tile of a 1536 x 1536 matrix, and for Q8_0 the audio
+// conformer's 30-second shapes (750 tokens through its 1024 -> 4096 and 4096 -> 1024 FFN
+// matrices). Reports MAC/s.
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <random>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kernels/packed.h"
 #include "quant/quant.h"
@@ -12,10 +16,8 @@
 namespace pocket::kernels {
 namespace {
 
-constexpr int64_t kRows = 1536, kCols = 1536;
-
 void BM_MatMul(benchmark::State& state, DType type, bool packed) {
-  const int64_t n_tok = state.range(0);
+  const int64_t n_tok = state.range(0), kRows = state.range(1), kCols = state.range(2);
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   const uint64_t row_bytes = *RowBytes(type, kCols);
@@ -36,22 +38,45 @@ void BM_MatMul(benchmark::State& state, DType type, bool packed) {
     return;
   }
   MatMulScratch scratch;
+  std::unique_ptr<ThreadPool> pool;
+  if (state.range(3) > 1) pool = std::make_unique<ThreadPool>(static_cast<int>(state.range(3)));
   for (auto _ : state) {
-    MatMul(k, nullptr, m, x.data(), kCols, n_tok, y.data(), kRows, &scratch);
+    MatMul(k, pool.get(), m, x.data(), kCols, n_tok, y.data(), kRows, &scratch);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(kRows * kCols * n_tok),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
-BENCHMARK_CAPTURE(BM_MatMul, Q4_0_rows, DType::kQ4_0, false)->Arg(1)->Arg(64);
-BENCHMARK_CAPTURE(BM_MatMul, Q4_0_packed, DType::kQ4_0, true)->Arg(1)->Arg(64);
-BENCHMARK_CAPTURE(BM_MatMul, Q8_0_rows, DType::kQ8_0, false)->Arg(1)->Arg(64);
-BENCHMARK_CAPTURE(BM_MatMul, Q8_0_packed, DType::kQ8_0, true)->Arg(1)->Arg(64);
-BENCHMARK_CAPTURE(BM_MatMul, Q4_K_rows, DType::kQ4_K, false)->Arg(1)->Arg(64);
-BENCHMARK_CAPTURE(BM_MatMul, Q4_K_packed, DType::kQ4_K, true)->Arg(1)->Arg(64);
-BENCHMARK_CAPTURE(BM_MatMul, Q6_K_rows, DType::kQ6_K, false)->Arg(1)->Arg(64);
-BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_MatMul, Q4_0_rows, DType::kQ4_0, false)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q4_0_packed, DType::kQ4_0, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q8_0_rows, DType::kQ8_0, false)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q8_0_packed, DType::kQ8_0, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1})
+    ->Args({750, 4096, 1024, 1})
+    ->Args({750, 1024, 4096, 1})
+    ->Args({750, 4096, 1024, 2})
+    ->Args({750, 1024, 4096, 2})
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_MatMul, Q4_K_rows, DType::kQ4_K, false)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q4_K_packed, DType::kQ4_K, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q6_K_rows, DType::kQ6_K, false)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
 
 // The encoders' attention: scores of 12 queries over 2394 keys (head size 64), then the
 // weighted sum of values.

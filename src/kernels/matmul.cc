@@ -12,7 +12,8 @@ constexpr int64_t kTokenBlock = 64;  // activation rows per tile: ~140 KB of int
 }  // namespace
 
 void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const float* x,
-            int64_t ldx, int64_t n_tok, float* y, int64_t ldy, MatMulScratch* scratch) {
+            int64_t ldx, int64_t n_tok, float* y, int64_t ldy, MatMulScratch* scratch,
+            const InputClamp* clamp) {
   const int tid = static_cast<int>(w.type);
   const DType act_type = ActivationType(w.type);
   const uint64_t act_bytes = *RowBytes(act_type, w.cols);
@@ -27,9 +28,18 @@ void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const
   if (scratch->act_info.size() < info_need) scratch->act_info.resize(info_need);
   uint8_t* info = scratch->act_info.data();
 
-  auto encode = [&](int64_t t, int) {
+  const size_t clamp_need = clamp ? static_cast<size_t>(n_threads * w.cols) : 0;
+  if (scratch->clamped.size() < clamp_need) scratch->clamped.resize(clamp_need);
+
+  auto encode = [&](int64_t t, int thread) {
     uint8_t* at = act + static_cast<uint64_t>(t) * act_bytes;
-    quantize(x + t * ldx, at, w.cols);
+    const float* xt = x + t * ldx;
+    if (clamp) {  // through this thread's row buffer, which stays in L1
+      float* c = scratch->clamped.data() + static_cast<int64_t>(thread) * w.cols;
+      for (int64_t i = 0; i < w.cols; ++i) c[i] = std::min(std::max(xt[i], clamp->lo), clamp->hi);
+      xt = c;
+    }
+    quantize(xt, at, w.cols);
     if (info_bytes != 0)
       ActivationInfos(w.type, at, w.cols, info + static_cast<uint64_t>(t) * info_bytes);
   };

@@ -28,11 +28,19 @@ struct WeightMatrix {
 struct MatMulScratch {
   std::vector<uint8_t> act;
   std::vector<uint8_t> act_info;  // packed weights only (ActivationInfos)
+  std::vector<float> clamped;     // one activation row per thread (InputClamp only)
 };
 
-// y[t * ldy + r] = Σ_c W[r][c] · x[t * ldx + c], for t < n_tok, r < w.rows.
+// Bounds every activation is clamped to before it is encoded (the encoders' clipped linears).
+struct InputClamp {
+  float lo, hi;
+};
+
+// y[t * ldy + r] = Σ_c W[r][c] · x'[t * ldx + c], for t < n_tok, r < w.rows, where x' is x,
+// or x clamped to [clamp->lo, clamp->hi] when `clamp` is given (x itself is not modified).
 // `pool` may be null (single-threaded). W's type must satisfy HasMatMulKernel.
 void MatMul(const KernelTable& k, ThreadPool* pool, const WeightMatrix& w, const float* x,
-            int64_t ldx, int64_t n_tok, float* y, int64_t ldy, MatMulScratch* scratch);
+            int64_t ldx, int64_t n_tok, float* y, int64_t ldy, MatMulScratch* scratch,
+            const InputClamp* clamp = nullptr);
 
 }  // namespace pocket::kernels

@@ -106,7 +106,7 @@ void Fft(std::vector<std::complex<double>>* xp) {
   }
 }
 
-LogMel ComputeLogMel(const float* samples, int64_t n) {
+LogMel ComputeLogMel(const float* samples, int64_t n, ThreadPool* pool) {
   n = std::min(n, kAudioChunkSamples);
   LogMel out;
   const int64_t n_pad = (n + 127) / 128 * 128;
@@ -119,26 +119,39 @@ LogMel ComputeLogMel(const float* samples, int64_t n) {
   const std::vector<double>& win = HannWindow();
   const std::vector<double>& mel = MelFilters();
   const MelSupport& support = MelFilterSupport();
-  std::vector<std::complex<double>> buf(kFft);
-  std::vector<double> mag(kBins);
-  for (int64_t f = 0; f < out.n_valid; ++f) {  // invalid frames stay 0 (masked)
-    std::fill(buf.begin(), buf.end(), std::complex<double>(0.0, 0.0));
-    for (int i = 0; i < kFrame; ++i) {
-      const int64_t src = f * kHop + i - kHop;  // index into the real samples
-      const double s = src >= 0 && src < n ? samples[src] : 0.0;
-      buf[static_cast<size_t>(i)] = s * win[static_cast<size_t>(i)];
+  // Frames are independent: blocks of them per task (invalid frames stay 0, masked).
+  constexpr int64_t kFramesPerTask = 64;
+  auto frames = [&](int64_t task, int) {
+    std::vector<std::complex<double>> buf(kFft);
+    std::vector<double> mag(kBins);
+    const int64_t f1 = std::min(out.n_valid, (task + 1) * kFramesPerTask);
+    for (int64_t f = task * kFramesPerTask; f < f1; ++f) {
+      std::fill(buf.begin(), buf.end(), std::complex<double>(0.0, 0.0));
+      for (int i = 0; i < kFrame; ++i) {
+        const int64_t src = f * kHop + i - kHop;  // index into the real samples
+        const double s = src >= 0 && src < n ? samples[src] : 0.0;
+        buf[static_cast<size_t>(i)] = s * win[static_cast<size_t>(i)];
+      }
+      Fft(&buf);
+      // |X| as sqrt(re² + im²): no overflow is possible at these magnitudes, and it is much
+      // cheaper than std::abs's hypot.
+      for (int k = 0; k < kBins; ++k)
+        mag[static_cast<size_t>(k)] = std::sqrt(std::norm(buf[static_cast<size_t>(k)]));
+      float* dst = out.data.data() + static_cast<size_t>(f) * kMelBins;
+      for (int m = 0; m < kMelBins; ++m) {
+        double sum = 0.0;
+        for (int k = support.first[m]; k <= support.last[m]; ++k)
+          sum += mag[static_cast<size_t>(k)] *
+                 mel[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)];
+        dst[m] = static_cast<float>(std::log(sum + 1e-3));
+      }
     }
-    Fft(&buf);
-    for (int k = 0; k < kBins; ++k)
-      mag[static_cast<size_t>(k)] = std::abs(buf[static_cast<size_t>(k)]);
-    float* dst = out.data.data() + static_cast<size_t>(f) * kMelBins;
-    for (int m = 0; m < kMelBins; ++m) {
-      double sum = 0.0;
-      for (int k = support.first[m]; k <= support.last[m]; ++k)
-        sum += mag[static_cast<size_t>(k)] *
-               mel[static_cast<size_t>(k) * kMelBins + static_cast<size_t>(m)];
-      dst[m] = static_cast<float>(std::log(sum + 1e-3));
-    }
+  };
+  const int64_t n_tasks = (out.n_valid + kFramesPerTask - 1) / kFramesPerTask;
+  if (pool != nullptr) {
+    pool->ParallelFor(n_tasks, frames);
+  } else {
+    for (int64_t t = 0; t < n_tasks; ++t) frames(t, 0);
   }
   return out;
 }

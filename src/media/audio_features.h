@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/thread_pool.h"
+
 namespace pocket {
 
 inline constexpr int64_t kAudioChunkSamples = 480000;  // 30 s at 16 kHz: one encoder pass
@@ -21,8 +23,9 @@ struct LogMel {
   std::vector<float> data;  // [n_frames][kMelBins], frame-major
 };
 
-// Features of one chunk of at most kAudioChunkSamples 16 kHz samples (longer input is cut).
-LogMel ComputeLogMel(const float* samples, int64_t n);
+// Features of one chunk of at most kAudioChunkSamples 16 kHz samples (longer input is cut),
+// frames spread over `pool` when one is given (the result does not depend on it).
+LogMel ComputeLogMel(const float* samples, int64_t n, ThreadPool* pool = nullptr);
 
 // Soft tokens the conformer produces for F_v valid frames: ceil(ceil(F_v / 2) / 2), at most 750.
 int64_t ConformerTokenCount(int64_t n_valid_frames);

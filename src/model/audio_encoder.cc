@@ -37,7 +37,7 @@ Status BindSoftplusVector(Binder& b, const std::string& name, int64_t n, bool re
 }  // namespace
 
 std::vector<const ref::MatView*> AudioWeights::Matrices() const {
-  std::vector<const ref::MatView*> out = {&conv0, &conv1, &input_proj, &out_proj, &proj};
+  std::vector<const ref::MatView*> out = {&input_proj, &out_proj, &proj};
   for (const AudioLayerWeights& l : layers) {
     out.push_back(&l.k_rel);
     for (const ClippedLinear* c : {&l.ffn1.up, &l.ffn1.down, &l.ffn2.up, &l.ffn2.down, &l.q, &l.k,
@@ -59,6 +59,15 @@ Result<AudioWeights> AudioWeights::Bind(const WeightSource& ws, const AudioConfi
   const int d = c.head_dim, K = c.conv_kernel;
   RETURN_IF_ERROR(b.MatrixFlat("a.conv1d.0.weight", C0, 9, &w.conv0));
   RETURN_IF_ERROR(b.MatrixFlat("a.conv1d.1.weight", C1, C0 * 9, &w.conv1));
+  for (auto [view, t] : {std::pair{&w.conv0, &w.conv0_t}, std::pair{&w.conv1, &w.conv1_t}}) {
+    const int64_t rows = view->rows, cols = view->cols;
+    std::vector<float> row(Sz(cols));
+    t->resize(Sz(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      ref::GetRow(*view, r, row.data());
+      for (int64_t i = 0; i < cols; ++i) (*t)[Sz(i * rows + r)] = row[Sz(i)];
+    }
+  }
   RETURN_IF_ERROR(b.Vector("a.conv1d.0.norm.weight", C0, &w.conv0_norm));
   RETURN_IF_ERROR(b.Vector("a.conv1d.1.norm.weight", C1, &w.conv1_norm));
   RETURN_IF_ERROR(
@@ -104,7 +113,7 @@ Result<AudioWeights> AudioWeights::Bind(const WeightSource& ws, const AudioConfi
 // 3x3 stride-2 pad-1 convolution over [t][f][c_in] (rows with valid[t] == 0 read as zero),
 // then LayerNorm over channels (weight only) and ReLU; out is [t_out][f_out][c_out].
 void AudioEncoder::Conv(const float* in, int64_t t_in, int64_t f_in, int c_in,
-                        const ref::MatView& w, const std::vector<float>& norm, int c_out,
+                        const std::vector<float>& w_t, const std::vector<float>& norm, int c_out,
                         const std::vector<uint8_t>& valid, std::vector<float>* out) {
   const int64_t t_out = (t_in + 1) / 2, f_out = (f_in + 1) / 2, k = int64_t{c_in} * 9;
   out->assign(Sz(t_out * f_out * c_out), 0.0f);
@@ -129,8 +138,15 @@ void AudioEncoder::Conv(const float* in, int64_t t_in, int64_t f_in, int c_in,
         }
       }
     });
+    // y[rows, c_out] = cols[rows, k] · W_t[k, c_out]: the outputs are few (32 or 128 channels),
+    // so broadcasting columns beats row dot products.
     float* y = out->data() + Sz(t0 * f_out * c_out);
-    ops_.MatMul(w, cols_.data(), rows, y);
+    constexpr int64_t kTaskRows = 48;  // a multiple of the NN GEMM's 6-row micro-tile
+    ops_.ForRows((rows + kTaskRows - 1) / kTaskRows, [&](int64_t task) {
+      const int64_t r0 = task * kTaskRows, m = std::min(kTaskRows, rows - r0);
+      ops_.k().sgemm_nn(m, c_out, k, cols_.data() + Sz(r0 * k), k, w_t.data(), c_out,
+                        y + r0 * c_out, c_out);
+    });
   }
   ops_.LayerNormRows(out->data(), norm.data(), nullptr, t_out * f_out, c_out, c_.eps, out->data());
   for (float& v : *out) v = std::max(v, 0.0f);
@@ -209,7 +225,7 @@ void AudioEncoder::LightConv(const AudioLayerWeights& l, int64_t n) {
   const int K = c_.conv_kernel;
   ops_.RmsNormRows(h_.data(), l.conv_pre_norm.data(), n, D, c_.eps, a_.data());
   ops_.Linear(l.conv_start, a_.data(), n, ff_.data());  // [n, 2D]
-  ops_.ForRows(n, [&](int64_t t) {  // GLU: first half value, second half gate
+  ops_.ForRows(n, [&](int64_t t) {                      // GLU: first half value, second half gate
     const float* y = ff_.data() + t * 2 * D;
     ops_.k().sigmoid_mul(D, y + D, y, b_.data() + t * D);
   });
@@ -241,17 +257,18 @@ Status AudioEncoder::EncodeMel(const float* mel, int64_t n_frames, int64_t n_val
   std::vector<uint8_t> valid0(Sz(n_frames), 0);
   std::fill(valid0.begin(), valid0.begin() + n_valid, 1);
   std::vector<float> x1, x2;
-  Conv(mel, n_frames, c_.n_mel, 1, w_.conv0, w_.conv0_norm, c_.sscp_channels0, valid0, &x1);
+  Conv(mel, n_frames, c_.n_mel, 1, w_.conv0_t, w_.conv0_norm, c_.sscp_channels0, valid0, &x1);
   const int64_t t1 = (n_frames + 1) / 2, f1 = (c_.n_mel + 1) / 2;
   std::vector<uint8_t> valid1(Sz(t1));
   for (int64_t t = 0; t < t1; ++t) valid1[Sz(t)] = valid0[Sz(2 * t)];
-  Conv(x1.data(), t1, f1, c_.sscp_channels0, w_.conv1, w_.conv1_norm, c_.sscp_channels1, valid1,
+  Conv(x1.data(), t1, f1, c_.sscp_channels0, w_.conv1_t, w_.conv1_norm, c_.sscp_channels1, valid1,
        &x2);
   const int64_t n = (t1 + 1) / 2;
   std::vector<uint8_t> valid2(Sz(n));
   for (int64_t t = 0; t < n; ++t) valid2[Sz(t)] = valid1[Sz(2 * t)];
-  for (std::vector<float>* v : {&h_, &a_, &b_, &q_, &k_, &v_, &attn_}) v->assign(Sz(n * D), 0.0f);
-  ff_.assign(Sz(n * std::max<int64_t>(c_.n_ff, 2 * D)), 0.0f);
+  // Every element of these is written before it is read: no zero fill.
+  for (std::vector<float>* v : {&h_, &a_, &b_, &q_, &k_, &v_, &attn_}) v->resize(Sz(n * D));
+  ff_.resize(Sz(n * std::max<int64_t>(c_.n_ff, 2 * D)));
   ops_.MatMul(w_.input_proj, x2.data(), n, h_.data());
   // Sinusoidal embeddings of the attention distances (shared by every layer).
   const int past = c_.context_left - 1, half = static_cast<int>(D / 2);

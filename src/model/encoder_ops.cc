@@ -55,22 +55,20 @@ Status BindClippedLinear(Binder& b, const std::string& prefix, int64_t rows, int
   return Status::Ok();
 }
 
-void EncoderOps::MatMul(const ref::MatView& w, const float* x, int64_t n, float* y) {
-  const kernels::WeightMatrix m = kernels::PackedWeights::View(packed_, k_, w.t->type, w.t->data,
-                                                               w.row_offset, w.rows, w.cols);
-  kernels::MatMul(k_, pool_, m, x, w.cols, n, y, w.rows, &mm_);
+void EncoderOps::MatMul(const ref::MatView& w, const float* x, int64_t n, float* y,
+                        const kernels::InputClamp* clamp) {
+  const kernels::WeightMatrix m =
+      kernels::PackedWeights::View(packed_, k_, w.t->type, w.t->data, w.row_offset, w.rows, w.cols);
+  kernels::MatMul(k_, pool_, m, x, w.cols, n, y, w.rows, &mm_, clamp);
 }
 
 void EncoderOps::Linear(const ClippedLinear& l, const float* x, int64_t n, float* y) {
-  const int64_t cols = l.w.cols, rows = l.w.rows;
-  if (l.clips_input()) {
-    clamped_.resize(static_cast<size_t>(n * cols));
-    std::memcpy(clamped_.data(), x, sizeof(float) * static_cast<size_t>(n * cols));
-    ClampRange(clamped_.data(), n * cols, l.in_min, l.in_max);
-    x = clamped_.data();
+  const int64_t rows = l.w.rows;
+  const kernels::InputClamp clamp{l.in_min, l.in_max};
+  MatMul(l.w, x, n, y, l.clips_input() ? &clamp : nullptr);
+  if (l.clips_output()) {
+    ForRows(n, [&](int64_t t) { ClampRange(y + t * rows, rows, l.out_min, l.out_max); });
   }
-  MatMul(l.w, x, n, y);
-  if (l.clips_output()) ClampRange(y, n * rows, l.out_min, l.out_max);
 }
 
 void EncoderOps::AddBias(const std::vector<float>& bias, int64_t n, int64_t cols, float* y) {

@@ -57,9 +57,10 @@ class EncoderOps {
   ThreadPool* pool() const { return pool_; }
   int threads() const { return pool_ ? pool_->size() : 1; }
 
-  // y[n, w.rows] = x[n, w.cols] · Wᵀ.
-  void MatMul(const ref::MatView& w, const float* x, int64_t n, float* y);
-  // The same through a clippable linear (the input clamp works on a copy: x is unchanged).
+  // y[n, w.rows] = x'[n, w.cols] · Wᵀ, x' = x or x clamped to `clamp` (x is unchanged).
+  void MatMul(const ref::MatView& w, const float* x, int64_t n, float* y,
+              const kernels::InputClamp* clamp = nullptr);
+  // The same through a clippable linear (x is unchanged).
   void Linear(const ClippedLinear& l, const float* x, int64_t n, float* y);
   // Adds bias[cols] to every row of y[n, cols].
   void AddBias(const std::vector<float>& bias, int64_t n, int64_t cols, float* y);
@@ -88,7 +89,6 @@ class EncoderOps {
   ThreadPool* pool_;
   const kernels::PackedWeights* packed_;
   kernels::MatMulScratch mm_;
-  std::vector<float> clamped_;
   std::vector<float> scores_;                     // [query block][keys]
   std::vector<float> head_kt_, head_v_, head_q_;  // one head: Kᵀ [d, n], V [n, d], Q block
 };

@@ -138,7 +138,7 @@ Result<MediaEmbedding> Mmproj::EncodeAudio(const AudioClip& clip, ThreadPool* po
   for (int64_t start = 0; start < n; start += kAudioChunkSamples) {
     const int64_t len = std::min(kAudioChunkSamples, n - start);
     if (start > 0 && len < 161) break;  // a sliver under one frame adds no token
-    const LogMel m = ComputeLogMel(clip.samples.data() + start, len);
+    const LogMel m = ComputeLogMel(clip.samples.data() + start, len, pool);
     std::vector<float> out;
     RETURN_IF_ERROR(enc.EncodeMel(m.data.data(), m.n_frames, m.n_valid, &out));
     const int64_t tokens = static_cast<int64_t>(out.size()) / e.n_embd;

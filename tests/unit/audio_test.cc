@@ -150,5 +150,18 @@ TEST(AudioFeatures, FrameAndTokenCountsFollowTheSpec) {
   EXPECT_EQ(ComputeLogMel(silence.data(), 100).n_valid, 0);
 }
 
+TEST(AudioFeatures, ThreadsDoNotChangeTheFeatures) {
+  std::vector<float> chirp(16000 * 7 + 33);
+  for (size_t i = 0; i < chirp.size(); ++i)
+    chirp[i] = static_cast<float>(0.5 * std::sin(1e-5 * static_cast<double>(i * i)));
+  const LogMel one = ComputeLogMel(chirp.data(), static_cast<int64_t>(chirp.size()));
+  ThreadPool pool(3);
+  const LogMel many = ComputeLogMel(chirp.data(), static_cast<int64_t>(chirp.size()), &pool);
+  ASSERT_EQ(one.n_frames, many.n_frames);
+  ASSERT_EQ(one.n_valid, many.n_valid);
+  EXPECT_EQ(one.data, many.data);
+  EXPECT_GT(one.data[100 * kMelBins + 5], static_cast<float>(std::log(1e-3)));  // not silence
+}
+
 }  // namespace
 }  // namespace pocket

@@ -93,17 +93,33 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
         }
         InterleaveQuants(q, 128, out + 160);
       } else if (type == DType::kQ6_K) {
-        // d[8] (f16), scales[16 sub-blocks][8 rows], low quant bits, high quant bits.
-        const uint8_t *ql[kPackRows], *qh[kPackRows];
+        // d[8] (f16), scales[16 sub-blocks][8 rows], then the codes as 16 triples.
         for (int r = 0; r < kPackRows; ++r) {
           const auto* x = reinterpret_cast<const quant::BlockQ6_K*>(blk[r]);
           std::memcpy(out + 2 * r, &x->d, 2);
           for (int s = 0; s < 16; ++s) out[16 + 8 * s + r] = static_cast<uint8_t>(x->scales[s]);
-          ql[r] = x->ql;
-          qh[r] = x->qh;
+          uint8_t code[256];  // unsigned 6-bit codes in element order (the file's bit layout)
+          for (int h = 0; h < 2; ++h) {
+            for (int l = 0; l < 32; ++l) {
+              const int la = x->ql[64 * h + l], lb = x->ql[64 * h + 32 + l];
+              const int hb = x->qh[32 * h + l];
+              code[128 * h + l] = static_cast<uint8_t>((la & 15) | (hb & 3) << 4);
+              code[128 * h + 32 + l] = static_cast<uint8_t>((lb & 15) | ((hb >> 2) & 3) << 4);
+              code[128 * h + 64 + l] = static_cast<uint8_t>((la >> 4) | ((hb >> 4) & 3) << 4);
+              code[128 * h + 96 + l] = static_cast<uint8_t>((lb >> 4) | ((hb >> 6) & 3) << 4);
+            }
+          }
+          for (int t = 0; t < 16; ++t) {
+            const int h = t / 8, j = t % 8;
+            for (int i = 0; i < 4; ++i) {
+              const int e = 128 * h + 4 * j + i, top = code[e + 96];
+              for (int k = 0; k < 3; ++k) {
+                out[144 + 96 * t + 32 * k + 4 * r + i] =
+                    static_cast<uint8_t>(code[e + 32 * k] | ((top >> (2 * k)) & 3) << 6);
+              }
+            }
+          }
         }
-        InterleaveQuants(ql, 128, out + 144);
-        InterleaveQuants(qh, 64, out + 1168);
       } else {
         // d[8] (f16), quants.
         const uint8_t* q[kPackRows];

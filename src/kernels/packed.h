@@ -13,8 +13,11 @@
 //     [8 rows] and mins[8][8], then 32 x 32 quant bytes; byte i of quant bytes [32p, 32p + 32)
 //     holds elements 64p + i (low nibble) and 64p + 32 + i (high).
 //   Q6_K (1680 bytes, as the original): d[8] f16, the int8 scales as [16 sub-blocks][8 rows],
-//     then 32 x 32 bytes of low bits (ql) and 16 x 32 bytes of high bits (qh), each in the
-//     file's bit order.
+//     then the 6-bit codes re-encoded as 16 triples of 32-byte vectors (x0, x1, x2), one per
+//     half h and 4-element chunk j (triple 8h + j), each byte of x_k holding the code of
+//     element 128h + 32k + 4j + i in its low six bits and bits 2k, 2k + 1 of the code of
+//     element 128h + 96 + 4j + i in its top two: three masks give three codes, three shifts
+//     the fourth (the file's ql/qh split needs about half again as many operations).
 //
 // PackedWeights owns the repacked copies of one model's (or projector's) matrices, keyed by
 // the address of the tensor data they replace. Built once, then immutable: safe to share

@@ -282,20 +282,16 @@ void GemmPackedQ6K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
   ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
       n / 256, kPackRows * 210, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
       [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
-        const uint8_t* ql = blk + 144;
-        const uint8_t* qh = blk + 1168;
         for (int r = 0; r < kPackRows; ++r) {
           int32_t sub[16] = {};
-          for (int half = 0; half < 2; ++half) {
-            for (int l = 0; l < 32; ++l) {
-              const int vla = PackedByte(ql, r, 64 * half + l);
-              const int vlb = PackedByte(ql, r, 64 * half + 32 + l);
-              const int vh = PackedByte(qh, r, 32 * half + l);
-              const int q[4] = {(vla & 15) | ((vh & 3) << 4), (vlb & 15) | (((vh >> 2) & 3) << 4),
-                                (vla >> 4) | (((vh >> 4) & 3) << 4),
-                                (vlb >> 4) | (((vh >> 6) & 3) << 4)};
+          for (int t = 0; t < 16; ++t) {  // triple t: half t / 8, 4-element chunk t % 8
+            const uint8_t* x = blk + 144 + 96 * t + 4 * r;
+            for (int i = 0; i < 4; ++i) {
+              const int x0 = x[i], x1 = x[32 + i], x2 = x[64 + i];
+              const int q[4] = {x0 & 63, x1 & 63, x2 & 63,
+                                (x0 >> 6) | ((x1 >> 6) << 2) | ((x2 >> 6) << 4)};
               for (int k = 0; k < 4; ++k) {
-                const int e = 128 * half + 32 * k + l;
+                const int e = 128 * (t / 8) + 32 * k + 4 * (t % 8) + i;
                 sub[e / 16] += q[k] * ya.qs[e];
               }
             }

@@ -19,7 +19,7 @@ using quant::BlockQ8_K;
 constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
 constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
 constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
-constexpr int kQ6KGroupBlock = 1680;  // d, scales, 8 rows x (128 low + 64 high bit bytes)
+constexpr int kQ6KGroupBlock = 1680;  // d, scales, 16 code triples of 3 x 32 bytes
 
 inline __m256i Broadcast4(const int8_t* p) {
   int32_t v;
@@ -176,9 +176,13 @@ void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      __m256 mins = _mm256_mul_ps(MinsOf(blk, 0), _mm256_set1_ps(in.sums[0]));
-      for (int sb = 1; sb < 8; ++sb)
-        mins = _mm256_fmadd_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]), mins);
+      // Two independent chains (exact integers: the order does not change the result).
+      __m256 part[2];
+      for (int sb = 0; sb < 2; ++sb)
+        part[sb] = _mm256_mul_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]));
+      for (int sb = 2; sb < 8; ++sb)
+        part[sb % 2] = _mm256_fmadd_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]), part[sb % 2]);
+      const __m256 mins = _mm256_add_ps(part[0], part[1]);
       const __m256 da = _mm256_set1_ps(in.d);
       acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
       acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), mins, acc[c]);
@@ -187,29 +191,31 @@ void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
-// Q6_K: per half super-block and 4-byte column j, three loads (low bits of bytes l and
-// l + 32, high bits of byte l) give the 6-bit codes of elements l, l + 32, l + 64, l + 96 for
-// the eight rows; each maddubs (codes <= 63) is scaled by its 16-element sub-block's int8
-// scale in one madd. The -32 offset is applied once per super-block through the sub-block
-// sums (exact small integers in f32).
+// Q6_K: per half super-block and pair of 4-element chunks (j, j + 1: the same sub-blocks),
+// two triples of loads give the 6-bit codes of elements l, l + 32, l + 64, l + 96 for the
+// eight rows (three masks, and three shifts for the fourth code); each pair of maddubs (codes
+// <= 63) is summed in int16 (2 x 2 x 63 x 127 < 2^15) and scaled by its 16-element
+// sub-block's int8 scale in one madd. The -32 offset is applied once per super-block through
+// the sub-block sums (exact small integers in f32).
 template <int NC>
 void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
               const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  const __m256i m63 = _mm256_set1_epi8(0x3F), m3 = _mm256_set1_epi8(0x03),
+                m12 = _mm256_set1_epi8(0x0C), m48 = _mm256_set1_epi8(0x30);
+  // Row r's int8 scale into the high byte of both int16 halves of lane r, then an
+  // arithmetic shift sign-extends it.
+  const __m256i spread = _mm256_setr_epi8(-1, 0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3,
+                                          -1, 4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   __m256i scale[16];
   __m256 scale_f[16];
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ6KGroupBlock;
-    // Row r's int8 scale into the high byte of both int16 halves of lane r, then an
-    // arithmetic shift sign-extends it.
-    const __m256i spread = _mm256_setr_epi8(-1, 0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3,
-                                            -1, 4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7);
     for (int s = 0; s < 16; ++s) {
-      int64_t bytes;
-      std::memcpy(&bytes, blk + 16 + 8 * s, 8);
-      scale[s] = _mm256_srai_epi16(_mm256_shuffle_epi8(_mm256_set1_epi64x(bytes), spread), 8);
+      const __m256i bytes = _mm256_broadcastq_epi64(
+          _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * s)));
+      scale[s] = _mm256_srai_epi16(_mm256_shuffle_epi8(bytes, spread), 8);
       scale_f[s] = _mm256_cvtepi32_ps(_mm256_srai_epi32(scale[s], 16));
     }
     const int8_t* qa[NC];
@@ -218,23 +224,19 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
       s32[c] = _mm256_setzero_si256();
     }
-    // Two 4-byte columns (j, j + 1: the same sub-blocks) summed in int16 before the scale:
-    // 2 x 2 x 63 x 127 < 2^15.
     for (int half = 0; half < 2; ++half) {
       for (int j = 0; j < 8; j += 2) {
         __m256i q[2][4];
         for (int u = 0; u < 2; ++u) {
-          const __m256i la = Load32(blk + 144 + 32 * (16 * half + j + u));
-          const __m256i lb = Load32(blk + 144 + 32 * (16 * half + 8 + j + u));
-          const __m256i h = Load32(blk + 1168 + 32 * (8 * half + j + u));
-          q[u][0] = _mm256_or_si256(_mm256_and_si256(la, m4),
-                                    _mm256_and_si256(_mm256_slli_epi16(h, 4), m30));
-          q[u][1] = _mm256_or_si256(_mm256_and_si256(lb, m4),
-                                    _mm256_and_si256(_mm256_slli_epi16(h, 2), m30));
-          q[u][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                    _mm256_and_si256(h, m30));
-          q[u][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                    _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+          const uint8_t* x = blk + 144 + 96 * (8 * half + j + u);
+          const __m256i x0 = Load32(x), x1 = Load32(x + 32), x2 = Load32(x + 64);
+          q[u][0] = _mm256_and_si256(x0, m63);
+          q[u][1] = _mm256_and_si256(x1, m63);
+          q[u][2] = _mm256_and_si256(x2, m63);
+          q[u][3] =
+              _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(x0, 6), m3),
+                                              _mm256_and_si256(_mm256_srli_epi16(x1, 4), m12)),
+                              _mm256_and_si256(_mm256_srli_epi16(x2, 2), m48));
         }
         for (int k = 0; k < 4; ++k) {
           const __m256i& sc = scale[8 * half + 2 * k + j / 4];
@@ -251,9 +253,15 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      __m256 corr = _mm256_setzero_ps();
-      for (int s = 0; s < 16; ++s)
-        corr = _mm256_fmadd_ps(scale_f[s], _mm256_set1_ps(in.sums16[s]), corr);
+      // Four independent chains instead of one 16-deep FMA chain (its latency, not the
+      // arithmetic, was the cost); every partial sum is an exact integer, so the order does
+      // not change the result.
+      __m256 part[4];
+      for (int s = 0; s < 4; ++s) part[s] = _mm256_mul_ps(scale_f[s], _mm256_set1_ps(in.sums16[s]));
+      for (int s = 4; s < 16; ++s)
+        part[s % 4] = _mm256_fmadd_ps(scale_f[s], _mm256_set1_ps(in.sums16[s]), part[s % 4]);
+      const __m256 corr =
+          _mm256_add_ps(_mm256_add_ps(part[0], part[1]), _mm256_add_ps(part[2], part[3]));
       const __m256i total =
           _mm256_sub_epi32(s32[c], _mm256_slli_epi32(_mm256_cvttps_epi32(corr), 5));
       acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(total),

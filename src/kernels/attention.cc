@@ -28,7 +28,7 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
       s.resize(static_cast<size_t>(max_keys * heads_per_task));
   }
   const auto dot = k.kv_dot[static_cast<int>(kv.type)];
-  const auto axpy = k.kv_axpy[static_cast<int>(kv.type)];
+  const auto weighted_sum = k.kv_weighted_sum[static_cast<int>(kv.type)];
 
   // Query i, heads [h0, h0 + nh) (all of KV head h0 / group).
   auto run_heads = [&](int64_t i, int h0, int nh, int thread) {
@@ -52,10 +52,13 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
     }
     for (int h = 0; h < nh; ++h) k.softmax(n_keys, s + h * n_keys);
     std::memset(oh, 0, sizeof(float) * static_cast<size_t>(d) * static_cast<size_t>(nh));
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const uint64_t slot = static_cast<uint64_t>((first + j) % kv.capacity);
-      const uint8_t* vr = kv.v + slot * slot_bytes + head_off;
-      for (int h = 0; h < nh; ++h) axpy(d, s[h * n_keys + j], vr, oh + h * d);
+    // The visible keys' slots form at most two contiguous runs (the ring wraps once).
+    for (int64_t j = 0; j < n_keys;) {
+      const int64_t slot = (first + j) % kv.capacity;
+      const int64_t run = std::min(n_keys - j, kv.capacity - slot);
+      weighted_sum(run, d, nh, s + j, n_keys,
+                   kv.v + static_cast<uint64_t>(slot) * slot_bytes + head_off, slot_bytes, oh, d);
+      j += run;
     }
   };
   auto run = [&](int64_t task, int thread) {

@@ -66,8 +66,8 @@ struct ActSuperBlockInfo {
 // bit-identical results in decode (nc = 1) and in a prefill chunk; ISA variants equal the
 // scalar one bit for bit.
 using GemmPackedFn = void (*)(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
-                              uint64_t a_stride, const uint8_t* info, uint64_t info_stride,
-                              int nc, float* out, int64_t ldo);
+                              uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
+                              float* out, int64_t ldo);
 
 struct KernelTable {
   Isa isa = Isa::kScalar;
@@ -92,8 +92,8 @@ struct KernelTable {
   // C[m][n] = Σ_k A[m][k] · B[k][n] for m < M, n < N (row-major, leading dimensions lda, ldb,
   // ldc): the f32 "NN" GEMM of the encoders' attention (Q·Kᵀ with Kᵀ stored, P·V), where the
   // contraction is short (head size) or the outputs are few, so broadcasts beat dot products.
-  void (*sgemm_nn)(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-                   float* C, int64_t ldc) = nullptr;
+  void (*sgemm_nn)(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float* C, int64_t ldc) = nullptr;
   // y = cap * tanh(y / cap), in place (final logit soft-capping).
   void (*softcap)(int64_t n, float cap, float* y) = nullptr;
 
@@ -101,6 +101,13 @@ struct KernelTable {
   void (*kv_store[kNumKvTypes])(const float* x, void* dst, int64_t n) = {};
   float (*kv_dot[kNumKvTypes])(int64_t n, const float* q, const void* k) = {};
   void (*kv_axpy[kNumKvTypes])(int64_t n, float a, const void* v, float* y) = {};
+  // For h < nh: o_h[0..d) += Σ_j p_h[j] · V_j over key rows j < n_keys (row j at
+  // v + j * v_stride bytes, p_h at p + h * p_stride, o_h at o + h * o_stride), each element
+  // accumulated in key order exactly as n_keys kv_axpy calls would (bit-identical), but with
+  // the outputs held in registers across keys: the P·V product of attention.
+  void (*kv_weighted_sum[kNumKvTypes])(int64_t n_keys, int d, int nh, const float* p,
+                                       int64_t p_stride, const void* v, uint64_t v_stride, float* o,
+                                       int64_t o_stride) = {};
 };
 
 // The best table for this CPU. Chosen on first use; POCKET_ISA=scalar|avx2 in the

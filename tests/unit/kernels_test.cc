@@ -111,22 +111,25 @@ TEST_P(IsaTest, VecDotMatchesScalarForEveryType) {
 
 TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
   ThreadPool pool(3);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kF32}) {
+  for (DType t :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kF32}) {
     for (int64_t n_tok : {1, 3, 5, 70}) {
-     for (int64_t cols : {256, 9, 100}) {
-      if (cols % 32 != 0 && t != DType::kF16 && t != DType::kF32) continue;  // block formats need whole blocks
-      SCOPED_TRACE(std::string(DTypeName(t)) + " n_tok=" + std::to_string(n_tok) + " cols=" + std::to_string(cols));
-      const int64_t rows = 37;
-      const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 3);
-      const std::vector<float> x = RandomVector(n_tok * cols, 5);
-      WeightMatrix m{t, w.data(), rows, cols, *RowBytes(t, cols)};
-      std::vector<float> y(static_cast<size_t>(n_tok * rows)), y1(y.size());
-      MatMulScratch s;
-      MatMul(K(), &pool, m, x.data(), cols, n_tok, y.data(), rows, &s);
-      MatMul(Ref(), nullptr, m, x.data(), cols, n_tok, y1.data(), rows, &s);
-      for (size_t i = 0; i < y.size(); ++i)
-        EXPECT_NEAR(y[i], y1[i], 1e-3f * (1.0f + std::fabs(y1[i]))) << i;
-     }
+      for (int64_t cols : {256, 9, 100}) {
+        if (cols % 32 != 0 && t != DType::kF16 && t != DType::kF32)
+          continue;  // block formats need whole blocks
+        SCOPED_TRACE(std::string(DTypeName(t)) + " n_tok=" + std::to_string(n_tok) +
+                     " cols=" + std::to_string(cols));
+        const int64_t rows = 37;
+        const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 3);
+        const std::vector<float> x = RandomVector(n_tok * cols, 5);
+        WeightMatrix m{t, w.data(), rows, cols, *RowBytes(t, cols)};
+        std::vector<float> y(static_cast<size_t>(n_tok * rows)), y1(y.size());
+        MatMulScratch s;
+        MatMul(K(), &pool, m, x.data(), cols, n_tok, y.data(), rows, &s);
+        MatMul(Ref(), nullptr, m, x.data(), cols, n_tok, y1.data(), rows, &s);
+        for (size_t i = 0; i < y.size(); ++i)
+          EXPECT_NEAR(y[i], y1[i], 1e-3f * (1.0f + std::fabs(y1[i]))) << i;
+      }
     }
   }
 }
@@ -134,7 +137,8 @@ TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
 // A token's output must not depend on whether it is computed alone (decode: the dot product)
 // or in a chunk (prefill: the GEMM tile), so incremental and chunked logits agree exactly.
 TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
-  for (DType t : {DType::kF32, DType::kF16, DType::kQ4_K, DType::kQ6_K, DType::kQ4_0, DType::kQ8_0}) {
+  for (DType t :
+       {DType::kF32, DType::kF16, DType::kQ4_K, DType::kQ6_K, DType::kQ4_0, DType::kQ8_0}) {
     SCOPED_TRACE(DTypeName(t));
     const int64_t rows = 13, cols = 512, n_tok = 7;
     const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 4);
@@ -145,7 +149,9 @@ TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
     MatMul(K(), nullptr, m, x.data(), cols, n_tok, chunk.data(), rows, &s);
     for (int64_t tok = 0; tok < n_tok; ++tok) {
       MatMul(K(), nullptr, m, x.data() + tok * cols, cols, 1, one.data(), rows, &s);
-      for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(one[static_cast<size_t>(r)], chunk[static_cast<size_t>(tok * rows + r)]) << tok << "," << r;
+      for (int64_t r = 0; r < rows; ++r)
+        ASSERT_EQ(one[static_cast<size_t>(r)], chunk[static_cast<size_t>(tok * rows + r)])
+            << tok << "," << r;
     }
   }
 }
@@ -181,24 +187,31 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
     const std::vector<uint8_t> a = Encode(Ref(), act, x, n_tok, cols);
     const uint64_t ab = *RowBytes(act, cols), ib = ActivationInfoBytes(t, cols);
     std::vector<uint8_t> info(ib * n_tok);
-    for (int64_t c = 0; c < n_tok; ++c) ActivationInfos(t, a.data() + c * ab, cols, info.data() + c * ib);
+    for (int64_t c = 0; c < n_tok; ++c)
+      ActivationInfos(t, a.data() + c * ab, cols, info.data() + c * ib);
     const int id = static_cast<int>(t);
-    std::vector<float> got(static_cast<size_t>(n_tok * rows)), want(got.size()), one(static_cast<size_t>(rows));
-    K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib, n_tok, got.data(), rows);
-    Ref().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib, n_tok, want.data(), rows);
+    std::vector<float> got(static_cast<size_t>(n_tok * rows)), want(got.size()),
+        one(static_cast<size_t>(rows));
+    K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib, n_tok,
+                        got.data(), rows);
+    Ref().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib,
+                          n_tok, want.data(), rows);
     for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
     for (int64_t c = 0; c < n_tok; ++c) {
-      K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data() + c * ab, ab, info.data() + c * ib, ib, 1, one.data(), rows);
+      K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data() + c * ab, ab,
+                          info.data() + c * ib, ib, 1, one.data(), rows);
       std::vector<float> af(static_cast<size_t>(cols)), wf(static_cast<size_t>(cols));
       ASSERT_TRUE(DequantizeRow(act, a.data() + c * ab, af.data(), cols).ok());
       for (int64_t r = 0; r < rows; ++r) {
-        ASSERT_EQ(one[static_cast<size_t>(r)], got[static_cast<size_t>(c * rows + r)]) << c << "," << r;
+        ASSERT_EQ(one[static_cast<size_t>(r)], got[static_cast<size_t>(c * rows + r)])
+            << c << "," << r;
         // The row-major dot sums in another order: agreement to f32 rounding of the terms.
         const float dot = Ref().vec_dot[id](cols, w.data() + r * rb, a.data() + c * ab);
         ASSERT_TRUE(DequantizeRow(t, w.data() + r * rb, wf.data(), cols).ok());
         double mag = 0.0;
         for (size_t i = 0; i < af.size(); ++i) mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
-        EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], dot, 1e-6 * mag + 1e-6) << c << "," << r;
+        EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], dot, 1e-6 * mag + 1e-6)
+            << c << "," << r;
       }
     }
   }
@@ -217,39 +230,52 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
     ASSERT_EQ(store->count(), 1u);  // one address, packed once
     EXPECT_EQ(store->bytes(), PackedRowBytes(t, cols) * rows);
     EXPECT_TRUE(PackedWeights::View(store.get(), K(), t, w.data(), 8, 16, cols).packed);
-    EXPECT_FALSE(PackedWeights::View(store.get(), K(), t, w.data(), 4, 16, cols).packed);   // mid-group
-    EXPECT_FALSE(PackedWeights::View(store.get(), K(), t, w.data(), 8, 12, cols).packed);   // partial group
-    EXPECT_FALSE(PackedWeights::View(store.get(), K(), t, w.data(), 0, 24, 512).packed);    // other shape
+    EXPECT_FALSE(
+        PackedWeights::View(store.get(), K(), t, w.data(), 4, 16, cols).packed);  // mid-group
+    EXPECT_FALSE(
+        PackedWeights::View(store.get(), K(), t, w.data(), 8, 12, cols).packed);  // partial group
+    EXPECT_FALSE(
+        PackedWeights::View(store.get(), K(), t, w.data(), 0, 24, 512).packed);  // other shape
     EXPECT_FALSE(PackedWeights::View(nullptr, K(), t, w.data(), 0, 48, cols).packed);
     for (int64_t n_tok : {1, 5, 70}) {
       const std::vector<float> x = RandomVector(n_tok * cols, 13);
       std::vector<float> y(static_cast<size_t>(n_tok * 32)), y_plain(y.size());
       MatMulScratch s;
-      MatMul(K(), &pool, PackedWeights::View(store.get(), K(), t, w.data(), 16, 32, cols), x.data(), cols, n_tok, y.data(), 32, &s);
-      MatMul(K(), &pool, PackedWeights::View(nullptr, K(), t, w.data(), 16, 32, cols), x.data(), cols, n_tok, y_plain.data(), 32, &s);
-      for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], y_plain[i], 1e-5f * (1.0f + std::fabs(y_plain[i]))) << i;
+      MatMul(K(), &pool, PackedWeights::View(store.get(), K(), t, w.data(), 16, 32, cols), x.data(),
+             cols, n_tok, y.data(), 32, &s);
+      MatMul(K(), &pool, PackedWeights::View(nullptr, K(), t, w.data(), 16, 32, cols), x.data(),
+             cols, n_tok, y_plain.data(), 32, &s);
+      for (size_t i = 0; i < y.size(); ++i)
+        EXPECT_NEAR(y[i], y_plain[i], 1e-5f * (1.0f + std::fabs(y_plain[i]))) << i;
     }
   }
   // A byte budget packs sources in order while they fit.
-  const std::vector<uint8_t> w1 = MakeWeights(DType::kQ8_0, 16, 256, 2), w2 = MakeWeights(DType::kQ8_0, 16, 256, 3);
+  const std::vector<uint8_t> w1 = MakeWeights(DType::kQ8_0, 16, 256, 2),
+                             w2 = MakeWeights(DType::kQ8_0, 16, 256, 3);
   std::unique_ptr<PackedWeights> budget = PackedWeights::Build(
-      K(), {{DType::kQ8_0, w1.data(), 16, 256}, {DType::kQ8_0, w2.data(), 16, 256}}, nullptr, {}, w1.size() + 1);
+      K(), {{DType::kQ8_0, w1.data(), 16, 256}, {DType::kQ8_0, w2.data(), 16, 256}}, nullptr, {},
+      w1.size() + 1);
   EXPECT_EQ(budget->count(), 1u);
   EXPECT_TRUE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w1.data(), 0, 16, 256).packed);
   EXPECT_FALSE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w2.data(), 0, 16, 256).packed);
   // Types and shapes without a packed layout are left out.
   const std::vector<uint8_t> f = MakeWeights(DType::kQ5_K, 8, 256, 1);
   const std::vector<uint8_t> odd = MakeWeights(DType::kQ4_0, 12, 256, 1);
-  EXPECT_EQ(PackedWeights::Build(K(), {{DType::kQ5_K, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)->count(), 0u);
+  EXPECT_EQ(
+      PackedWeights::Build(
+          K(), {{DType::kQ5_K, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
+          ->count(),
+      0u);
 }
 
 TEST_P(IsaTest, ActivationEncodersMatchScalarBitExactly) {
   const KernelTable& ref = *KernelsFor(Isa::kScalar);
   std::vector<float> x = RandomVector(1024, 21);
   // A block whose scale is exactly 1 with values on .5 ties (roundf rounds them away from 0).
-  const float ties[] = {127.0f, 63.5f, -63.5f, 0.5f, -0.5f, 1.5f, -2.5f, 0.49999997f, -0.49999997f, 0.0f};
+  const float ties[] = {127.0f, 63.5f, -63.5f,      0.5f,         -0.5f,
+                        1.5f,   -2.5f, 0.49999997f, -0.49999997f, 0.0f};
   for (size_t i = 0; i < std::size(ties); ++i) x[i] = ties[i];
-  for (size_t i = 32; i < 64; ++i) x[i] = 0.0f;  // an all-zero block
+  for (size_t i = 32; i < 64; ++i) x[i] = 0.0f;    // an all-zero block
   for (size_t i = 512; i < 768; ++i) x[i] = 0.0f;  // an all-zero Q8_K block
   x[770] = -9.0f;  // Q8_K: the first of two opposite extremes sets the scale's sign
   x[900] = 9.0f;
@@ -260,7 +286,11 @@ TEST_P(IsaTest, ActivationEncodersMatchScalarBitExactly) {
 }
 
 TEST_P(IsaTest, SgemmMatchesScalar) {
-  for (auto [M, N, Kd] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {4, 16, 64}, {7, 37, 64}, {13, 64, 300}, {256, 100, 16}}) {
+  for (auto [M, N, Kd] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                          {4, 16, 64},
+                          {7, 37, 64},
+                          {13, 64, 300},
+                          {256, 100, 16}}) {
     SCOPED_TRACE(std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(Kd));
     const std::vector<float> a = RandomVector(M * (Kd + 3), 11), b = RandomVector(Kd * (N + 5), 12);
     std::vector<float> c(static_cast<size_t>(M * (N + 2)), -1.0f), c1 = c;
@@ -273,7 +303,9 @@ TEST_P(IsaTest, SgemmMatchesScalar) {
         EXPECT_EQ(c[i], -1.0f);  // outside the output: untouched
         continue;
       }
-      for (int64_t k = 0; k < Kd; ++k) exact += static_cast<double>(a[static_cast<size_t>(m * (Kd + 3) + k)]) * b[static_cast<size_t>(k * (N + 5) + n)];
+      for (int64_t k = 0; k < Kd; ++k)
+        exact += static_cast<double>(a[static_cast<size_t>(m * (Kd + 3) + k)]) *
+                 b[static_cast<size_t>(k * (N + 5) + n)];
       EXPECT_NEAR(c[i], exact, 1e-4 * (1 + std::fabs(exact)));
       EXPECT_NEAR(c[i], c1[i], 1e-4 * (1 + std::fabs(exact)));
     }
@@ -338,6 +370,40 @@ TEST_P(IsaTest, KvRowOps) {
   }
 }
 
+// P·V for several heads at once equals one kv_axpy per (head, key) bit for bit on every ISA
+// (decode and prefill then agree), and the scalar reference within rounding; head counts
+// 1..6 and widths with 16-, 8- and 1-element tails, rows strided, outputs accumulated.
+TEST_P(IsaTest, KvWeightedSumEqualsAxpyCalls) {
+  for (int t = 0; t < kNumKvTypes; ++t) {
+    SCOPED_TRACE(KvTypeName(static_cast<KvType>(t)));
+    for (const int d : {8, 27, 64, 256}) {
+      for (int nh = 1; nh <= 6; ++nh) {
+        const int64_t n_keys = 13, p_stride = 17;
+        const uint64_t v_stride = static_cast<uint64_t>(d + 5) * 4;
+        std::vector<uint8_t> v(static_cast<size_t>(n_keys) * v_stride);
+        for (int64_t j = 0; j < n_keys; ++j) {
+          const std::vector<float> row = RandomVector(d, static_cast<uint32_t>(100 + j));
+          K().kv_store[t](row.data(), v.data() + j * v_stride, d);
+        }
+        const std::vector<float> p = RandomVector(nh * p_stride, 7);
+        const std::vector<float> o0 = RandomVector(nh * d, 8);
+        std::vector<float> got = o0, want = o0, ref = o0;
+        K().kv_weighted_sum[t](n_keys, d, nh, p.data(), p_stride, v.data(), v_stride, got.data(),
+                               d);
+        Ref().kv_weighted_sum[t](n_keys, d, nh, p.data(), p_stride, v.data(), v_stride, ref.data(),
+                                 d);
+        for (int h = 0; h < nh; ++h)
+          for (int64_t j = 0; j < n_keys; ++j)
+            K().kv_axpy[t](d, p[static_cast<size_t>(h * p_stride + j)], v.data() + j * v_stride,
+                           want.data() + h * d);
+        ASSERT_EQ(got, want) << "d=" << d << " nh=" << nh;
+        for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], ref[i], 1e-4) << i;
+        EXPECT_NE(got, o0);
+      }
+    }
+  }
+}
+
 // Attention over a ring-buffer cache equals a naive softmax over the visible keys.
 TEST_P(IsaTest, AttentionMatchesNaive) {
   ThreadPool pool(2);
@@ -366,7 +432,8 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
     for (int64_t i = 0; i < n_tok; ++i) {
       std::vector<float> one(static_cast<size_t>(nh * d));
       Attention(K(), &pool, p, view, q.data() + i * nh * d, 1, pos0 + i, one.data(), &scratch);
-      for (size_t e = 0; e < one.size(); ++e) ASSERT_EQ(one[e], out[static_cast<size_t>(i * nh * d) + e]);
+      for (size_t e = 0; e < one.size(); ++e)
+        ASSERT_EQ(one[e], out[static_cast<size_t>(i * nh * d) + e]);
     }
     for (int64_t i = 0; i < n_tok; ++i) {
       const int64_t pos = pos0 + i, first = win ? std::max<int64_t>(0, pos - win + 1) : 0;

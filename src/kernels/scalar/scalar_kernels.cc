@@ -172,6 +172,18 @@ void KvAxpyBF16(int64_t n, float a, const void* v, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * BF16ToF32(vh[i]);
 }
 
+// kv_weighted_sum reference: n_keys kv_axpy calls per head.
+template <void (*kAxpy)(int64_t, float, const void*, float*)>
+void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stride, const void* v,
+                   uint64_t v_stride, float* o, int64_t o_stride) {
+  for (int h = 0; h < nh; ++h) {
+    for (int64_t j = 0; j < n_keys; ++j) {
+      kAxpy(d, p[h * p_stride + j], static_cast<const uint8_t*>(v) + j * v_stride,
+            o + h * o_stride);
+    }
+  }
+}
+
 constexpr int Id(DType t) { return static_cast<int>(t); }
 
 }  // namespace
@@ -355,6 +367,9 @@ void FillScalarKernels(KernelTable* t) {
   t->kv_axpy[0] = KvAxpyF32;
   t->kv_axpy[1] = KvAxpyF16;
   t->kv_axpy[2] = KvAxpyBF16;
+  t->kv_weighted_sum[0] = KvWeightedSum<KvAxpyF32>;
+  t->kv_weighted_sum[1] = KvWeightedSum<KvAxpyF16>;
+  t->kv_weighted_sum[2] = KvWeightedSum<KvAxpyBF16>;
 }
 
 }  // namespace pocket::kernels

@@ -149,7 +149,8 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
         for (int i = 0; i < 4; ++i) {
           float dw;
           const __m256i qw = UnpackLegacy<kQ4>(wr[i], b, &dw);
-          const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qy, qw)), ones);
+          const __m256i p = _mm256_madd_epi16(
+              _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qy, qw)), ones);
           acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dy), _mm256_cvtepi32_ps(p), acc[i]);
         }
       }
@@ -161,7 +162,8 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
       for (int64_t b = 0; b < nb; ++b) {
         float dw;
         const __m256i qw = UnpackLegacy<kQ4>(wrow, b, &dw);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y[b].d)), dot(_mm256_sign_epi8(qw, qw), qw, &y[b]), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(y[b].d)),
+                              dot(_mm256_sign_epi8(qw, qw), qw, &y[b]), acc);
       }
       out[static_cast<int64_t>(c) * ldo + r] = HSum(acc);
     }
@@ -174,7 +176,8 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
     int c = 0;
     for (; c + 4 <= nc; c += 4) {
       const BlockQ8_0* y[4];
-      for (int j = 0; j < 4; ++j) y[j] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + j) * a_stride);
+      for (int j = 0; j < 4; ++j)
+        y[j] = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + j) * a_stride);
       __m256 acc0[4], acc1[4];
       for (int j = 0; j < 4; ++j) acc0[j] = acc1[j] = _mm256_setzero_ps();
       for (int64_t b = 0; b < nb; ++b) {
@@ -195,7 +198,8 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
     for (; c < nc; ++c) {
       const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
       out[static_cast<int64_t>(c) * ldo + r] = kQ4 ? VecDotQ4_0(n, w0, ac) : VecDotQ8_0(n, w0, ac);
-      out[static_cast<int64_t>(c) * ldo + r + 1] = kQ4 ? VecDotQ4_0(n, w1, ac) : VecDotQ8_0(n, w1, ac);
+      out[static_cast<int64_t>(c) * ldo + r + 1] =
+          kQ4 ? VecDotQ4_0(n, w1, ac) : VecDotQ8_0(n, w1, ac);
     }
   }
   for (; r < nr; ++r) {  // an odd last row
@@ -209,15 +213,18 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
         const __m256i qw = UnpackLegacy<kQ4>(wrow, b, &dw);
         const __m256i ax = _mm256_sign_epi8(qw, qw);
         for (int j = 0; j < 4; ++j) {
-          const auto* yb = reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + j) * a_stride) + b;
-          acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(yb->d)), dot(ax, qw, yb), acc[j]);
+          const auto* yb =
+              reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c + j) * a_stride) + b;
+          acc[j] =
+              _mm256_fmadd_ps(_mm256_set1_ps(dw * HalfToFloat(yb->d)), dot(ax, qw, yb), acc[j]);
         }
       }
       for (int j = 0; j < 4; ++j) out[static_cast<int64_t>(c + j) * ldo + r] = HSum(acc[j]);
     }
     for (; c < nc; ++c) {
       const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
-      out[static_cast<int64_t>(c) * ldo + r] = kQ4 ? VecDotQ4_0(n, wrow, ac) : VecDotQ8_0(n, wrow, ac);
+      out[static_cast<int64_t>(c) * ldo + r] =
+          kQ4 ? VecDotQ4_0(n, wrow, ac) : VecDotQ8_0(n, wrow, ac);
     }
   }
 }
@@ -274,7 +281,8 @@ float VecDotF32(int64_t n, const void* w, const void* a) {
     a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
     a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
   }
-  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+  for (; i + 8 <= n; i += 8)
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
   float sum = HSum(_mm256_add_ps(a0, a1));
   for (; i < n; ++i) sum += x[i] * y[i];
   return sum;
@@ -327,8 +335,8 @@ inline float ScalarAt(const void* p, int64_t i) {
 }
 
 template <bool kF16, int RB, int CB>
-void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride, float* out,
-                int64_t ldo) {
+void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
+                float* out, int64_t ldo) {
   // Two accumulators per output (even and odd 8-element halves of each 16-element step), in
   // exactly the order of VecDotF32 / VecDot16.
   __m256 acc0[RB][CB], acc1[RB][CB];
@@ -342,7 +350,8 @@ void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a
       const __m256 av = LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i);
       for (int r = 0; r < RB; ++r) acc0[r][c] = _mm256_fmadd_ps(wv[r], av, acc0[r][c]);
     }
-    for (int r = 0; r < RB; ++r) wv[r] = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i + 8);
+    for (int r = 0; r < RB; ++r)
+      wv[r] = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i + 8);
     for (int c = 0; c < CB; ++c) {
       const __m256 av = LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i + 8);
       for (int r = 0; r < RB; ++r) acc1[r][c] = _mm256_fmadd_ps(wv[r], av, acc1[r][c]);
@@ -352,7 +361,8 @@ void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a
     for (int r = 0; r < RB; ++r) {
       const __m256 wv = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i);
       for (int c = 0; c < CB; ++c) {
-        acc0[r][c] = _mm256_fmadd_ps(wv, LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i), acc0[r][c]);
+        acc0[r][c] = _mm256_fmadd_ps(wv, LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i),
+                                     acc0[r][c]);
       }
     }
   }
@@ -368,36 +378,46 @@ void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a
 }
 
 template <bool kF16, int RB>
-void RowBlockF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride, int nc, float* out,
-               int64_t ldo) {
+void RowBlockF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
+               int nc, float* out, int64_t ldo) {
   int c = 0;
   for (; c + 3 <= nc; c += 3) {
-    MicroTileF<kF16, RB, 3>(n, w, w_stride, a + static_cast<uint64_t>(c) * a_stride, a_stride, out + c * ldo, ldo);
+    MicroTileF<kF16, RB, 3>(n, w, w_stride, a + static_cast<uint64_t>(c) * a_stride, a_stride,
+                            out + c * ldo, ldo);
   }
   const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
   float* oc = out + c * ldo;
   switch (nc - c) {
-    case 2: MicroTileF<kF16, RB, 2>(n, w, w_stride, ac, a_stride, oc, ldo); break;
-    case 1: MicroTileF<kF16, RB, 1>(n, w, w_stride, ac, a_stride, oc, ldo); break;
-    default: break;
+    case 2:
+      MicroTileF<kF16, RB, 2>(n, w, w_stride, ac, a_stride, oc, ldo);
+      break;
+    case 1:
+      MicroTileF<kF16, RB, 1>(n, w, w_stride, ac, a_stride, oc, ldo);
+      break;
+    default:
+      break;
   }
 }
 
 template <bool kF16>
-void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a, uint64_t a_stride, int nc,
-               float* out, int64_t ldo) {
+void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a,
+               uint64_t a_stride, int nc, float* out, int64_t ldo) {
   int r = 0;
   for (; r + 2 <= nr; r += 2) {
-    RowBlockF<kF16, 2>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
+    RowBlockF<kF16, 2>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc,
+                       out + r, ldo);
   }
-  if (nr - r == 1) RowBlockF<kF16, 1>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
+  if (nr - r == 1)
+    RowBlockF<kF16, 1>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc,
+                       out + r, ldo);
 }
 
 // f32 NN GEMM: micro-tiles of MR rows x 16 columns (12 accumulators at MR = 6); each step
 // loads two vectors of B and broadcasts one A element per row, so B is read from L2 once per
 // six rows.
 template <int MR>
-void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                float* C, int64_t ldc) {
   int64_t n = 0;
   for (; n + 16 <= N; n += 16) {
     __m256 acc[MR][2];
@@ -424,17 +444,28 @@ void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* 
   }
 }
 
-void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-             int64_t ldc) {
+void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+             int64_t ldb, float* C, int64_t ldc) {
   int64_t m = 0;
   for (; m + 6 <= M; m += 6) SgemmMicro<6>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
   switch (M - m) {
-    case 5: SgemmMicro<5>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
-    case 4: SgemmMicro<4>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
-    case 3: SgemmMicro<3>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
-    case 2: SgemmMicro<2>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
-    case 1: SgemmMicro<1>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc); break;
-    default: break;
+    case 5:
+      SgemmMicro<5>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+      break;
+    case 4:
+      SgemmMicro<4>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+      break;
+    case 3:
+      SgemmMicro<3>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+      break;
+    case 2:
+      SgemmMicro<2>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+      break;
+    case 1:
+      SgemmMicro<1>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+      break;
+    default:
+      break;
   }
 }
 
@@ -515,8 +546,8 @@ void QuantizeQ8_KAvx2(const float* x, void* dst, int64_t n) {
         s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 1));
         y[b].bsums[i / 16 + h] = static_cast<int16_t>(_mm_cvtsi128_si32(s4));
       }
-      const __m256i p16 = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
-                                             _mm256_packs_epi32(q[2], q[3]));
+      const __m256i p16 =
+          _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs + i),
                           _mm256_permutevar8x32_epi32(p16, order));
     }
@@ -545,12 +576,14 @@ float KvDotF32(int64_t n, const float* q, const void* k) {
   return DotF32(n, q, static_cast<const float*>(k));
 }
 
+// Every element is one fused multiply-add per call (the tails too, explicitly), so that
+// KvWeightedSum below can reproduce a sequence of calls bit for bit.
 void AxpyF32(int64_t n, float a, const float* x, float* y) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] += a * x[i];
+  for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
 template <bool kBF16>
@@ -562,11 +595,91 @@ void KvAxpy16(int64_t n, float a, const void* v, float* y) {
     const __m256 xv = kBF16 ? LoadBF16(x + i) : LoadF16(x + i);
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, xv, _mm256_loadu_ps(y + i)));
   }
-  for (; i < n; ++i) y[i] += a * (kBF16 ? BF16ToF32(x[i]) : HalfToFloat(x[i]));
+  for (; i < n; ++i) y[i] = std::fma(a, kBF16 ? BF16ToF32(x[i]) : HalfToFloat(x[i]), y[i]);
 }
 
 void KvAxpyF32(int64_t n, float a, const void* v, float* y) {
   AxpyF32(n, a, static_cast<const float*>(v), y);
+}
+
+// Eight KV elements from a row of kType (0 f32, 1 f16, 2 bf16) as f32, and one element.
+template <int kType>
+inline __m256 LoadKv8(const uint8_t* row, int i) {
+  if constexpr (kType == 0) return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i);
+  if constexpr (kType == 1) return LoadF16(reinterpret_cast<const uint16_t*>(row) + i);
+  return LoadBF16(reinterpret_cast<const uint16_t*>(row) + i);
+}
+template <int kType>
+inline float LoadKv1(const uint8_t* row, int i) {
+  if constexpr (kType == 0) return reinterpret_cast<const float*>(row)[i];
+  if constexpr (kType == 1) return HalfToFloat(reinterpret_cast<const uint16_t*>(row)[i]);
+  return BF16ToF32(reinterpret_cast<const uint16_t*>(row)[i]);
+}
+
+// Up to four heads x sixteen output elements in registers while every key row streams past:
+// per key two row loads, four broadcasts and eight FMAs (kv_axpy: a load, a load and a store
+// per FMA). Each element still sees fma(p_j, v_j, acc) for j in order: bit-identical to axpy.
+template <int kType, int kHeads, int kVecs>
+inline void WeightedSumTile(int64_t n_keys, const float* p, int64_t p_stride, const uint8_t* v,
+                            uint64_t v_stride, int i0, float* o, int64_t o_stride) {
+  __m256 acc[kHeads][kVecs];
+  for (int h = 0; h < kHeads; ++h)
+    for (int u = 0; u < kVecs; ++u) acc[h][u] = _mm256_loadu_ps(o + h * o_stride + i0 + 8 * u);
+  for (int64_t j = 0; j < n_keys; ++j) {
+    const uint8_t* row = v + static_cast<uint64_t>(j) * v_stride;
+    __m256 x[kVecs];
+    for (int u = 0; u < kVecs; ++u) x[u] = LoadKv8<kType>(row, i0 + 8 * u);
+    for (int h = 0; h < kHeads; ++h) {
+      const __m256 ph = _mm256_broadcast_ss(p + h * p_stride + j);
+      for (int u = 0; u < kVecs; ++u) acc[h][u] = _mm256_fmadd_ps(ph, x[u], acc[h][u]);
+    }
+  }
+  for (int h = 0; h < kHeads; ++h)
+    for (int u = 0; u < kVecs; ++u) _mm256_storeu_ps(o + h * o_stride + i0 + 8 * u, acc[h][u]);
+}
+
+template <int kType, int kHeads>
+void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, const uint8_t* v,
+                      uint64_t v_stride, float* o, int64_t o_stride) {
+  int i = 0;
+  for (; i + 16 <= d; i += 16)
+    WeightedSumTile<kType, kHeads, 2>(n_keys, p, p_stride, v, v_stride, i, o, o_stride);
+  for (; i + 8 <= d; i += 8)
+    WeightedSumTile<kType, kHeads, 1>(n_keys, p, p_stride, v, v_stride, i, o, o_stride);
+  for (; i < d; ++i) {
+    for (int h = 0; h < kHeads; ++h) {
+      float acc = o[h * o_stride + i];
+      for (int64_t j = 0; j < n_keys; ++j)
+        acc = std::fma(p[h * p_stride + j], LoadKv1<kType>(v + j * v_stride, i), acc);
+      o[h * o_stride + i] = acc;
+    }
+  }
+}
+
+template <int kType>
+void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stride, const void* v,
+                   uint64_t v_stride, float* o, int64_t o_stride) {
+  const auto* vb = static_cast<const uint8_t*>(v);
+  int h = 0;
+  for (; h + 4 <= nh; h += 4)
+    WeightedSumHeads<kType, 4>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
+                               o + h * o_stride, o_stride);
+  switch (nh - h) {
+    case 3:
+      WeightedSumHeads<kType, 3>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
+                                 o + h * o_stride, o_stride);
+      break;
+    case 2:
+      WeightedSumHeads<kType, 2>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
+                                 o + h * o_stride, o_stride);
+      break;
+    case 1:
+      WeightedSumHeads<kType, 1>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
+                                 o + h * o_stride, o_stride);
+      break;
+    default:
+      break;
+  }
 }
 
 void KvStoreF16(const float* x, void* dst, int64_t n) {
@@ -751,6 +864,9 @@ void FillAvx2Kernels(KernelTable* t) {
   t->kv_axpy[0] = KvAxpyF32;
   t->kv_axpy[1] = KvAxpy16<false>;
   t->kv_axpy[2] = KvAxpy16<true>;
+  t->kv_weighted_sum[0] = KvWeightedSum<0>;
+  t->kv_weighted_sum[1] = KvWeightedSum<1>;
+  t->kv_weighted_sum[2] = KvWeightedSum<2>;
   FillAvx2KQuantKernels(t);
   FillAvx2PackedKernels(t);
 }

@@ -44,6 +44,19 @@ inline __m256 MinsOf(const uint8_t* blk, int sb) {
       _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 96 + 8 * sb))));
 }
 
+// Decode (one activation row) reads every weight byte once, straight from memory: each tile
+// prefetches the group-block 1 KB ahead, which the hardware prefetcher alone does not keep
+// up with (E2B Q4_0 decode at 2 threads: +15%, measured alternating). Prefetching past the
+// end of the weights is harmless (a hint never faults).
+constexpr int kPrefetchBytes = 1024;
+template <int NC, int kBlockBytes>
+inline void PrefetchAhead(const uint8_t* blk) {
+  if constexpr (NC == 1) {
+    for (int o = 0; o < kBlockBytes; o += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + o), _MM_HINT_T0);
+  }
+}
+
 inline __m256i Load32(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
@@ -67,6 +80,7 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ4GroupBlock;
+    PrefetchAhead<NC, kQ4GroupBlock>(blk);
     const int8_t* qa[NC];
     __m256i s16[NC];  // |sum| <= 8 maddubs x 2 x 15 x 127 = 30480: no int16 overflow
     for (int c = 0; c < NC; ++c) {
@@ -105,6 +119,7 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ8GroupBlock;
+    PrefetchAhead<NC, kQ8GroupBlock>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -142,6 +157,7 @@ void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ4KGroupBlock;
+    PrefetchAhead<NC, kQ4KGroupBlock>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -212,6 +228,7 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   __m256 scale_f[16];
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ6KGroupBlock;
+    PrefetchAhead<NC, kQ6KGroupBlock>(blk);
     for (int s = 0; s < 16; ++s) {
       const __m256i bytes = _mm256_broadcastq_epi64(
           _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * s)));

@@ -15,21 +15,13 @@ namespace pocket::kernels {
 namespace {
 
 using avx2::HalfToFloat;
+using avx2::HSum;
+using avx2::LoadBF16;
+using avx2::LoadF16;
 
 using quant::BlockQ4_0;
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
-
-inline float HSum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  const __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  __m128 sh = _mm_movehdup_ps(lo);
-  lo = _mm_add_ps(lo, sh);
-  sh = _mm_movehl_ps(sh, lo);
-  lo = _mm_add_ss(lo, sh);
-  return _mm_cvtss_f32(lo);
-}
 
 // Sum of products of 32 signed bytes, as 8 f32 lanes (int32 partial sums converted).
 inline __m256 DotS8(__m256i x, __m256i y) {
@@ -252,23 +244,6 @@ float VecDotK(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-float DotF32(int64_t n, const float* x, const float* y) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
-         a3 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
-    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
-    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
-  }
-  for (; i + 8 <= n; i += 8)
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
-  float sum = HSum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  for (; i < n; ++i) sum += x[i] * y[i];
-  return sum;
-}
-
 // The matrix dot product of F32 weights: two accumulators over 16-element steps, the same
 // order as VecDot16 and the GEMM tile below, so a token gives bit-identical results whether
 // it is computed alone (decode) or in a chunk (prefill).
@@ -286,14 +261,6 @@ float VecDotF32(int64_t n, const void* w, const void* a) {
   float sum = HSum(_mm256_add_ps(a0, a1));
   for (; i < n; ++i) sum += x[i] * y[i];
   return sum;
-}
-
-inline __m256 LoadF16(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-inline __m256 LoadBF16(const uint16_t* p) {
-  const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
 
 template <bool kBF16>
@@ -555,143 +522,6 @@ void QuantizeQ8_KAvx2(const float* x, void* dst, int64_t n) {
   }
 }
 
-template <bool kBF16>
-float KvDot16(int64_t n, const float* q, const void* k) {
-  const auto* x = static_cast<const uint16_t*>(k);
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kBF16 ? LoadBF16(x + i) : LoadF16(x + i), a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8),
-                         kBF16 ? LoadBF16(x + i + 8) : LoadF16(x + i + 8), a1);
-  }
-  for (; i + 8 <= n; i += 8)
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kBF16 ? LoadBF16(x + i) : LoadF16(x + i), a0);
-  float sum = HSum(_mm256_add_ps(a0, a1));
-  for (; i < n; ++i) sum += q[i] * (kBF16 ? BF16ToF32(x[i]) : HalfToFloat(x[i]));
-  return sum;
-}
-
-float KvDotF32(int64_t n, const float* q, const void* k) {
-  return DotF32(n, q, static_cast<const float*>(k));
-}
-
-// Every element is one fused multiply-add per call (the tails too, explicitly), so that
-// KvWeightedSum below can reproduce a sequence of calls bit for bit.
-void AxpyF32(int64_t n, float a, const float* x, float* y) {
-  const __m256 va = _mm256_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
-}
-
-template <bool kBF16>
-void KvAxpy16(int64_t n, float a, const void* v, float* y) {
-  const auto* x = static_cast<const uint16_t*>(v);
-  const __m256 va = _mm256_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 xv = kBF16 ? LoadBF16(x + i) : LoadF16(x + i);
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, xv, _mm256_loadu_ps(y + i)));
-  }
-  for (; i < n; ++i) y[i] = std::fma(a, kBF16 ? BF16ToF32(x[i]) : HalfToFloat(x[i]), y[i]);
-}
-
-void KvAxpyF32(int64_t n, float a, const void* v, float* y) {
-  AxpyF32(n, a, static_cast<const float*>(v), y);
-}
-
-// Eight KV elements from a row of kType (0 f32, 1 f16, 2 bf16) as f32, and one element.
-template <int kType>
-inline __m256 LoadKv8(const uint8_t* row, int i) {
-  if constexpr (kType == 0) return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i);
-  if constexpr (kType == 1) return LoadF16(reinterpret_cast<const uint16_t*>(row) + i);
-  return LoadBF16(reinterpret_cast<const uint16_t*>(row) + i);
-}
-template <int kType>
-inline float LoadKv1(const uint8_t* row, int i) {
-  if constexpr (kType == 0) return reinterpret_cast<const float*>(row)[i];
-  if constexpr (kType == 1) return HalfToFloat(reinterpret_cast<const uint16_t*>(row)[i]);
-  return BF16ToF32(reinterpret_cast<const uint16_t*>(row)[i]);
-}
-
-// Up to four heads x sixteen output elements in registers while every key row streams past:
-// per key two row loads, four broadcasts and eight FMAs (kv_axpy: a load, a load and a store
-// per FMA). Each element still sees fma(p_j, v_j, acc) for j in order: bit-identical to axpy.
-template <int kType, int kHeads, int kVecs>
-inline void WeightedSumTile(int64_t n_keys, const float* p, int64_t p_stride, const uint8_t* v,
-                            uint64_t v_stride, int i0, float* o, int64_t o_stride) {
-  __m256 acc[kHeads][kVecs];
-  for (int h = 0; h < kHeads; ++h)
-    for (int u = 0; u < kVecs; ++u) acc[h][u] = _mm256_loadu_ps(o + h * o_stride + i0 + 8 * u);
-  for (int64_t j = 0; j < n_keys; ++j) {
-    const uint8_t* row = v + static_cast<uint64_t>(j) * v_stride;
-    __m256 x[kVecs];
-    for (int u = 0; u < kVecs; ++u) x[u] = LoadKv8<kType>(row, i0 + 8 * u);
-    for (int h = 0; h < kHeads; ++h) {
-      const __m256 ph = _mm256_broadcast_ss(p + h * p_stride + j);
-      for (int u = 0; u < kVecs; ++u) acc[h][u] = _mm256_fmadd_ps(ph, x[u], acc[h][u]);
-    }
-  }
-  for (int h = 0; h < kHeads; ++h)
-    for (int u = 0; u < kVecs; ++u) _mm256_storeu_ps(o + h * o_stride + i0 + 8 * u, acc[h][u]);
-}
-
-template <int kType, int kHeads>
-void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, const uint8_t* v,
-                      uint64_t v_stride, float* o, int64_t o_stride) {
-  int i = 0;
-  for (; i + 16 <= d; i += 16)
-    WeightedSumTile<kType, kHeads, 2>(n_keys, p, p_stride, v, v_stride, i, o, o_stride);
-  for (; i + 8 <= d; i += 8)
-    WeightedSumTile<kType, kHeads, 1>(n_keys, p, p_stride, v, v_stride, i, o, o_stride);
-  for (; i < d; ++i) {
-    for (int h = 0; h < kHeads; ++h) {
-      float acc = o[h * o_stride + i];
-      for (int64_t j = 0; j < n_keys; ++j)
-        acc = std::fma(p[h * p_stride + j], LoadKv1<kType>(v + j * v_stride, i), acc);
-      o[h * o_stride + i] = acc;
-    }
-  }
-}
-
-template <int kType>
-void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stride, const void* v,
-                   uint64_t v_stride, float* o, int64_t o_stride) {
-  const auto* vb = static_cast<const uint8_t*>(v);
-  int h = 0;
-  for (; h + 4 <= nh; h += 4)
-    WeightedSumHeads<kType, 4>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
-                               o + h * o_stride, o_stride);
-  switch (nh - h) {
-    case 3:
-      WeightedSumHeads<kType, 3>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
-                                 o + h * o_stride, o_stride);
-      break;
-    case 2:
-      WeightedSumHeads<kType, 2>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
-                                 o + h * o_stride, o_stride);
-      break;
-    case 1:
-      WeightedSumHeads<kType, 1>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
-                                 o + h * o_stride, o_stride);
-      break;
-    default:
-      break;
-  }
-}
-
-void KvStoreF16(const float* x, void* dst, int64_t n) {
-  auto* y = static_cast<uint16_t*>(dst);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-  }
-  for (; i < n; ++i) y[i] = F32ToF16(x[i]);
-}
-
 void ScaleF32(int64_t n, float a, float* y) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
@@ -845,11 +675,9 @@ void FillAvx2Kernels(KernelTable* t) {
   t->gemm_tile[Id(DType::kQ4_0)] = GemmTileLegacy<true>;
   t->gemm_tile[Id(DType::kF32)] = GemmTileF<false>;
   t->gemm_tile[Id(DType::kF16)] = GemmTileF<true>;
-  t->dot_f32 = DotF32;
   t->sgemm_nn = SgemmNN;
   t->quantize_act[Id(DType::kQ8_0)] = QuantizeQ8_0Avx2;
   t->quantize_act[Id(DType::kQ8_K)] = QuantizeQ8_KAvx2;
-  t->axpy_f32 = AxpyF32;
   t->scale_f32 = ScaleF32;
   t->add_f32 = AddF32;
   t->rms_norm = RmsNorm;
@@ -857,16 +685,7 @@ void FillAvx2Kernels(KernelTable* t) {
   t->sigmoid_mul = SigmoidMul;
   t->softcap = Softcap;
   t->softmax = Softmax;
-  t->kv_store[1] = KvStoreF16;
-  t->kv_dot[0] = KvDotF32;
-  t->kv_dot[1] = KvDot16<false>;
-  t->kv_dot[2] = KvDot16<true>;
-  t->kv_axpy[0] = KvAxpyF32;
-  t->kv_axpy[1] = KvAxpy16<false>;
-  t->kv_axpy[2] = KvAxpy16<true>;
-  t->kv_weighted_sum[0] = KvWeightedSum<0>;
-  t->kv_weighted_sum[1] = KvWeightedSum<1>;
-  t->kv_weighted_sum[2] = KvWeightedSum<2>;
+  FillAvx2AttentionKernels(t);
   FillAvx2KQuantKernels(t);
   FillAvx2PackedKernels(t);
 }

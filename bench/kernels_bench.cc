@@ -78,10 +78,10 @@ BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
 
-// The encoders' attention: scores of 12 queries over 2394 keys (head size 64), then the
+// The encoders' attention: scores of `rows` queries over 2394 keys (head size 64), then the
 // weighted sum of values.
 void BM_SgemmAttention(benchmark::State& state) {
-  const int64_t rows = 12, n = 2394, d = 64;
+  const int64_t rows = state.range(0), n = 2394, d = 64;
   std::mt19937 rng(2);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> q(rows * d), kt(d * n), s(rows * n), v(n * d), o(rows * d);
@@ -96,7 +96,7 @@ void BM_SgemmAttention(benchmark::State& state) {
   state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(2 * rows * n * d),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_SgemmAttention);
+BENCHMARK(BM_SgemmAttention)->Arg(12)->Arg(64);
 
 }  // namespace
 }  // namespace pocket::kernels

@@ -116,7 +116,10 @@ void EncoderOps::FullAttention(const float* q, const float* k, const float* v, i
   head_v_.resize(nd);
   head_q_.resize(static_cast<size_t>(block * d));
   scores_.resize(static_cast<size_t>(block * n));
-  constexpr int64_t kRows = 12;  // query rows per task: two 6-row GEMM micro-tiles
+  // Query rows per task: about two tasks per thread, a multiple of the 6-row GEMM micro-tile,
+  // so each task reuses the key and value panels it brings into L2 over many rows.
+  const int64_t per_task = (block + 2 * threads() - 1) / (2 * threads());
+  const int64_t rows_per_task = std::clamp<int64_t>((per_task + 5) / 6 * 6, 12, 96);
   for (int h = 0; h < n_head; ++h) {
     ForRows(n, [&](int64_t j) {
       for (int i = 0; i < d; ++i)
@@ -128,8 +131,8 @@ void EncoderOps::FullAttention(const float* q, const float* k, const float* v, i
       const int64_t qb = std::min(block, n - q0);
       for (int64_t t = 0; t < qb; ++t)
         std::copy_n(q + (q0 + t) * stride + h * d, d, head_q_.data() + t * d);
-      ForRows((qb + kRows - 1) / kRows, [&](int64_t task) {
-        const int64_t r0 = task * kRows, rows = std::min(kRows, qb - r0);
+      ForRows((qb + rows_per_task - 1) / rows_per_task, [&](int64_t task) {
+        const int64_t r0 = task * rows_per_task, rows = std::min(rows_per_task, qb - r0);
         float* s = scores_.data() + r0 * n;
         k_.sgemm_nn(rows, n, d, head_q_.data() + r0 * d, d, head_kt_.data(), n, s, n);
         for (int64_t t = 0; t < rows; ++t) {

@@ -290,7 +290,9 @@ TEST_P(IsaTest, SgemmMatchesScalar) {
                           {4, 16, 64},
                           {7, 37, 64},
                           {13, 64, 300},
-                          {256, 100, 16}}) {
+                          {256, 100, 16},
+                          {13, 300, 600},  // two K blocks, three column panels, 8 + 4 tail
+                          {7, 9, 513}}) {
     SCOPED_TRACE(std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(Kd));
     const std::vector<float> a = RandomVector(M * (Kd + 3), 11), b = RandomVector(Kd * (N + 5), 12);
     std::vector<float> c(static_cast<size_t>(M * (N + 2)), -1.0f), c1 = c;

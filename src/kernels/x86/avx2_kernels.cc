@@ -379,18 +379,31 @@ void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uin
                        out + r, ldo);
 }
 
-// f32 NN GEMM: micro-tiles of MR rows x 16 columns (12 accumulators at MR = 6); each step
-// loads two vectors of B and broadcasts one A element per row, so B is read from L2 once per
-// six rows.
-template <int MR>
-void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-                float* C, int64_t ldc) {
-  int64_t n = 0;
-  for (; n + 16 <= N; n += 16) {
+// f32 NN GEMM. Micro-tiles of MR rows x 16 columns (12 accumulators at MR = 6): each step loads
+// two vectors of B and broadcasts one A element per row. The outer loops block K and N so the
+// B panel in use (kSgemmKc x kSgemmNc floats, 128 KiB) stays in L2 while every row of A passes
+// over it; without the blocking, attention over a few thousand keys streamed all of K or V
+// from L3 once per six rows. Each output is one FMA chain in k order whatever the blocking
+// (a later K block starts from the value the earlier one stored), so results do not depend
+// on the block sizes.
+constexpr int64_t kSgemmKc = 256;
+constexpr int64_t kSgemmNc = 128;
+
+// kAccumulate: start from the values in C (a later K block) instead of zero. The strip loop
+// stays inside the function and NV is spelled out: in other shapes (a function per 16-column
+// tile, a run-time flag, an [MR][NV] array) GCC 12 -O3 kept the accumulators on the stack.
+template <int MR, bool kAccumulate>
+void SgemmStrips16(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                   float* C, int64_t ldc) {
+  for (int64_t n = 0; n + 16 <= N; n += 16) {
     __m256 acc[MR][2];
-    for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int r = 0; r < MR; ++r) {
+      acc[r][0] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n) : _mm256_setzero_ps();
+      acc[r][1] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n + 8) : _mm256_setzero_ps();
+    }
     for (int64_t k = 0; k < K; ++k) {
-      const __m256 b0 = _mm256_loadu_ps(B + k * ldb + n), b1 = _mm256_loadu_ps(B + k * ldb + n + 8);
+      const __m256 b0 = _mm256_loadu_ps(B + k * ldb + n);
+      const __m256 b1 = _mm256_loadu_ps(B + k * ldb + n + 8);
       for (int r = 0; r < MR; ++r) {
         const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
         acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
@@ -402,37 +415,81 @@ void SgemmMicro(int64_t N, int64_t K, const float* A, int64_t lda, const float* 
       _mm256_storeu_ps(C + r * ldc + n + 8, acc[r][1]);
     }
   }
-  for (; n < N; ++n) {
-    for (int r = 0; r < MR; ++r) {
-      float s = 0.0f;
-      for (int64_t k = 0; k < K; ++k) s = std::fma(A[r * lda + k], B[k * ldb + n], s);
-      C[r * ldc + n] = s;
-    }
+}
+
+// The last 1..7 columns, with masked loads and stores (masked-out lanes are never touched).
+template <int MR, bool kAccumulate>
+void SgemmMicroMasked(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                      int64_t ldc, int cols) {
+  const __m256i mask =
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  __m256 acc[MR];
+  for (int r = 0; r < MR; ++r)
+    acc[r] = kAccumulate ? _mm256_maskload_ps(C + r * ldc, mask) : _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    const __m256 b = _mm256_maskload_ps(B + k * ldb, mask);
+    for (int r = 0; r < MR; ++r)
+      acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + k), b, acc[r]);
+  }
+  for (int r = 0; r < MR; ++r) _mm256_maskstore_ps(C + r * ldc, mask, acc[r]);
+}
+
+// MR rows of C over columns [0, N) of one K block: 16-column strips, then the last 1..15
+// columns eight at a time with masked loads and stores.
+template <int MR, bool kAccumulate>
+void SgemmRows(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+               float* C, int64_t ldc) {
+  SgemmStrips16<MR, kAccumulate>(N, K, A, lda, B, ldb, C, ldc);
+  for (int64_t n = N / 16 * 16; n < N; n += 8) {
+    const int cols = static_cast<int>(std::min<int64_t>(8, N - n));
+    SgemmMicroMasked<MR, kAccumulate>(K, A, lda, B + n, ldb, C + n, ldc, cols);
+  }
+}
+
+template <bool kAccumulate>
+void SgemmPanel(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc) {
+  int64_t m = 0;
+  for (; m + 6 <= M; m += 6)
+    SgemmRows<6, kAccumulate>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
+  A += m * lda;
+  C += m * ldc;
+  switch (M - m) {
+    case 5:
+      SgemmRows<5, kAccumulate>(N, K, A, lda, B, ldb, C, ldc);
+      break;
+    case 4:
+      SgemmRows<4, kAccumulate>(N, K, A, lda, B, ldb, C, ldc);
+      break;
+    case 3:
+      SgemmRows<3, kAccumulate>(N, K, A, lda, B, ldb, C, ldc);
+      break;
+    case 2:
+      SgemmRows<2, kAccumulate>(N, K, A, lda, B, ldb, C, ldc);
+      break;
+    case 1:
+      SgemmRows<1, kAccumulate>(N, K, A, lda, B, ldb, C, ldc);
+      break;
+    default:
+      break;
   }
 }
 
 void SgemmNN(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
              int64_t ldb, float* C, int64_t ldc) {
-  int64_t m = 0;
-  for (; m + 6 <= M; m += 6) SgemmMicro<6>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
-  switch (M - m) {
-    case 5:
-      SgemmMicro<5>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
-      break;
-    case 4:
-      SgemmMicro<4>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
-      break;
-    case 3:
-      SgemmMicro<3>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
-      break;
-    case 2:
-      SgemmMicro<2>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
-      break;
-    case 1:
-      SgemmMicro<1>(N, K, A + m * lda, lda, B, ldb, C + m * ldc, ldc);
-      break;
-    default:
-      break;
+  if (K == 0) {
+    for (int64_t m = 0; m < M; ++m) std::fill_n(C + m * ldc, N, 0.0f);
+    return;
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += kSgemmKc) {
+    const int64_t kc = std::min(kSgemmKc, K - k0);
+    for (int64_t n0 = 0; n0 < N; n0 += kSgemmNc) {
+      const int64_t nc = std::min(kSgemmNc, N - n0);
+      if (k0 == 0)
+        SgemmPanel<false>(M, nc, kc, A, lda, B + n0, ldb, C + n0, ldc);
+      else
+        SgemmPanel<true>(M, nc, kc, A + k0, lda, B + k0 * ldb + n0, ldb, C + n0, ldc);
+    }
   }
 }
 

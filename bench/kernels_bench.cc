@@ -78,6 +78,22 @@ BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
 
+// Types without a packed layout (row-major kernels only).
+#define POCKET_ROWS_BENCH(T)                                 \
+  BENCHMARK_CAPTURE(BM_MatMul, T##_rows, DType::k##T, false) \
+      ->Args({1, 1536, 1536, 1})                             \
+      ->Args({64, 1536, 1536, 1})
+POCKET_ROWS_BENCH(Q4_1);
+POCKET_ROWS_BENCH(Q5_0);
+POCKET_ROWS_BENCH(Q5_1);
+POCKET_ROWS_BENCH(Q5_K);
+POCKET_ROWS_BENCH(Q3_K);
+POCKET_ROWS_BENCH(Q2_K);
+POCKET_ROWS_BENCH(IQ4_NL);
+POCKET_ROWS_BENCH(IQ4_XS);
+POCKET_ROWS_BENCH(MXFP4);
+#undef POCKET_ROWS_BENCH
+
 // The encoders' attention: scores of `rows` queries over 2394 keys (head size 64), then the
 // weighted sum of values.
 void BM_SgemmAttention(benchmark::State& state) {

@@ -7,9 +7,11 @@ namespace pocket::kernels {
 
 void FillScalarKernels(KernelTable* t);
 #if defined(__x86_64__)
-void FillAvx2Kernels(KernelTable* t);  // compiled with -mavx2 -mfma -mf16c
-void FillAvx2KQuantKernels(KernelTable* t);  // x86/avx2_kquants.cc, called by FillAvx2Kernels
+void FillAvx2Kernels(KernelTable* t);           // compiled with -mavx2 -mfma -mf16c
+void FillAvx2KQuantKernels(KernelTable* t);     // x86/avx2_kquants.cc, called by FillAvx2Kernels
 void FillAvx2AttentionKernels(KernelTable* t);  // x86/avx2_attention.cc, called by FillAvx2Kernels
+void FillAvx2MoreQuantKernels(
+    KernelTable* t);                         // x86/avx2_more_quants.cc, called by FillAvx2Kernels
 void FillAvx2PackedKernels(KernelTable* t);  // x86/avx2_packed.cc, called by FillAvx2Kernels
 #endif
 

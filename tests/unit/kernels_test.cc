@@ -109,6 +109,47 @@ TEST_P(IsaTest, VecDotMatchesScalarForEveryType) {
   }
 }
 
+// Random block bytes reach every code, high bit, sign and scale the quantizers may never
+// write (Q3_K's negative scales, Q5 high-bit planes, MXFP4's exponents). Blocks whose values
+// are not finite (random f16 scales can be inf or NaN) are replaced by quantized ones.
+TEST_P(IsaTest, VecDotOnRandomBlockBytes) {
+  const int64_t n = 512;
+  std::mt19937 rng(99);
+  for (DType t : kWeightTypes) {
+    const DTypeTraits* tr = GetDTypeTraits(t);
+    if (t == DType::kF32 || t == DType::kF16 || t == DType::kBF16) continue;
+    SCOPED_TRACE(DTypeName(t));
+    const uint64_t rb = *RowBytes(t, n);
+    const std::vector<uint8_t> sane = MakeWeights(t, 1, n, 5);
+    std::vector<uint8_t> w(rb);
+    for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
+    std::vector<float> block(static_cast<size_t>(tr->block_elems));
+    for (uint64_t off = 0; off < rb; off += static_cast<uint64_t>(tr->block_bytes)) {
+      ASSERT_TRUE(DequantizeRow(t, w.data() + off, block.data(), tr->block_elems).ok());
+      for (float v : block) {
+        if (!std::isfinite(v) || std::fabs(v) > 1e6f) {
+          std::memcpy(w.data() + off, sane.data() + off, static_cast<size_t>(tr->block_bytes));
+          break;
+        }
+      }
+    }
+    const DType act = ActivationType(t);
+    const std::vector<float> x = RandomVector(n, 17);
+    const std::vector<uint8_t> a = Encode(Ref(), act, x, 1, n);
+    std::vector<float> wf(static_cast<size_t>(n)), af(static_cast<size_t>(n));
+    ASSERT_TRUE(DequantizeRow(t, w.data(), wf.data(), n).ok());
+    ASSERT_TRUE(DequantizeRow(act, a.data(), af.data(), n).ok());
+    double exact = 0.0, mag = 0.0;
+    for (size_t i = 0; i < wf.size(); ++i) {
+      exact += static_cast<double>(wf[i]) * af[i];
+      mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+    }
+    const int id = static_cast<int>(t);
+    EXPECT_NEAR(K().vec_dot[id](n, w.data(), a.data()), exact, 1e-5 * mag + 1e-6);
+    EXPECT_NEAR(Ref().vec_dot[id](n, w.data(), a.data()), exact, 1e-5 * mag + 1e-6);
+  }
+}
+
 TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
   ThreadPool pool(3);
   for (DType t :

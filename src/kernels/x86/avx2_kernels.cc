@@ -6,10 +6,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "kernels/scalar/unpack.h"
 #include "kernels/table_fill.h"
 #include "kernels/x86/avx2_util.h"
+#include "quant/blocks.h"
 #include "quant/quant.h"
+#include "tensor/fp16.h"
 
 namespace pocket::kernels {
 namespace {
@@ -70,24 +71,6 @@ float VecDotQ4_0(int64_t n, const void* w, const void* a) {
   for (int64_t b = 0; b < n / 32; ++b) {
     acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
                           DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc);
-  }
-  return HSum(acc);
-}
-
-// Any legacy type: unpack with the scalar unpacker, multiply with AVX2.
-template <UnpackFn kUnpack, int kBlockBytes>
-float VecDotLegacy(int64_t n, const void* w, const void* a) {
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  UnpackedBlock u;
-  for (int64_t b = 0; b < n / 32; ++b) {
-    kUnpack(wb + b * kBlockBytes, &u);
-    const __m256i qa = LoadQ8(y[b].qs);
-    const float da = HalfToFloat(y[b].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(u.d * da), DotS8(LoadQ8(u.q), qa), acc);
-    if (u.m != 0.0f)
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(u.m * da), _mm256_cvtepi32_ps(SumS8(qa)), acc);
   }
   return HSum(acc);
 }
@@ -219,29 +202,6 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
           kQ4 ? VecDotQ4_0(n, wrow, ac) : VecDotQ8_0(n, wrow, ac);
     }
   }
-}
-
-// K-quants: dequantize one 256-element weight block with the scalar code, then FMA it with
-// the int8 activations. Correct for every K type; dedicated integer kernels replace the
-// common ones.
-template <DType kType>
-float VecDotK(int64_t n, const void* w, const void* a) {
-  const int64_t block_bytes = GetDTypeTraits(kType)->block_bytes;
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const auto* y = static_cast<const BlockQ8_K*>(a);
-  alignas(32) float wf[256];
-  float sum = 0.0f;
-  for (int64_t b = 0; b < n / 256; ++b) {
-    (void)DequantizeRow(kType, wb + b * block_bytes, wf, 256);
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < 256; i += 8) {
-      const __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(y[b].qs + i));
-      const __m256 af = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q8));
-      acc = _mm256_fmadd_ps(_mm256_load_ps(wf + i), af, acc);
-    }
-    sum += HSum(acc) * y[b].d;
-  }
-  return sum;
 }
 
 // The matrix dot product of F32 weights: two accumulators over 16-element steps, the same
@@ -717,17 +677,6 @@ void FillAvx2Kernels(KernelTable* t) {
   t->vec_dot[Id(DType::kBF16)] = VecDot16<true>;
   t->vec_dot[Id(DType::kQ8_0)] = VecDotQ8_0;
   t->vec_dot[Id(DType::kQ4_0)] = VecDotQ4_0;
-  t->vec_dot[Id(DType::kQ4_1)] = VecDotLegacy<UnpackQ4_1, 20>;
-  t->vec_dot[Id(DType::kQ5_0)] = VecDotLegacy<UnpackQ5_0, 22>;
-  t->vec_dot[Id(DType::kQ5_1)] = VecDotLegacy<UnpackQ5_1, 24>;
-  t->vec_dot[Id(DType::kIQ4_NL)] = VecDotLegacy<UnpackIQ4NL, 18>;
-  t->vec_dot[Id(DType::kMXFP4)] = VecDotLegacy<UnpackMXFP4, 17>;
-  t->vec_dot[Id(DType::kQ2_K)] = VecDotK<DType::kQ2_K>;
-  t->vec_dot[Id(DType::kQ3_K)] = VecDotK<DType::kQ3_K>;
-  t->vec_dot[Id(DType::kQ4_K)] = VecDotK<DType::kQ4_K>;
-  t->vec_dot[Id(DType::kQ5_K)] = VecDotK<DType::kQ5_K>;
-  t->vec_dot[Id(DType::kQ6_K)] = VecDotK<DType::kQ6_K>;
-  t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
   t->gemm_tile[Id(DType::kQ8_0)] = GemmTileLegacy<false>;
   t->gemm_tile[Id(DType::kQ4_0)] = GemmTileLegacy<true>;
   t->gemm_tile[Id(DType::kF32)] = GemmTileF<false>;
@@ -744,6 +693,7 @@ void FillAvx2Kernels(KernelTable* t) {
   t->softmax = Softmax;
   FillAvx2AttentionKernels(t);
   FillAvx2KQuantKernels(t);
+  FillAvx2MoreQuantKernels(t);
   FillAvx2PackedKernels(t);
 }
 

@@ -54,6 +54,9 @@ BENCHMARK_CAPTURE(BM_MatMul, Q4_0_rows, DType::kQ4_0, false)
 BENCHMARK_CAPTURE(BM_MatMul, Q4_0_packed, DType::kQ4_0, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q5_0_packed, DType::kQ5_0, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
 BENCHMARK_CAPTURE(BM_MatMul, Q8_0_rows, DType::kQ8_0, false)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});

@@ -24,6 +24,9 @@ bool PackFormatOf(DType type, PackFormat* f) {
     case DType::kQ4_0:
       *f = {32, 18, 18};
       return true;
+    case DType::kQ5_0:
+      *f = {32, 22, 22};
+      return true;
     case DType::kQ8_0:
       *f = {32, 34, 34};
       return true;
@@ -120,6 +123,22 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
             }
           }
         }
+      } else if (type == DType::kQ5_0) {
+        // d[8] (f16), the low nibbles as Q4_0, then per 4-byte chunk j one byte per row with
+        // the fifth bits of its eight elements: 4j..4j+3 (low nibble), 16+4j.. (high).
+        const uint8_t* q[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          const auto* x = reinterpret_cast<const quant::BlockQ5_0*>(blk[r]);
+          std::memcpy(out + 2 * r, &x->d, 2);
+          q[r] = x->qs;
+          uint32_t qh;
+          std::memcpy(&qh, x->qh, 4);
+          for (int j = 0; j < 4; ++j) {
+            out[144 + 8 * j + r] =
+                static_cast<uint8_t>(((qh >> (4 * j)) & 15) | ((qh >> (16 + 4 * j)) & 15) << 4);
+          }
+        }
+        InterleaveQuants(q, 16, out + 16);
       } else {
         // d[8] (f16), quants.
         const uint8_t* q[kPackRows];
@@ -136,6 +155,7 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
 uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
   switch (weight_type) {
     case DType::kQ4_0:
+    case DType::kQ5_0:
     case DType::kQ8_0:
       return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);
     case DType::kQ4_K:

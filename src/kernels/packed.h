@@ -7,6 +7,9 @@
 // packing.
 //   Q4_0 (144 bytes per group-block, as the original): d[8] f16, then 4 x 32 quant bytes; byte
 //     i holds elements i (low nibble) and i + 16 (high).
+//   Q5_0 (176 bytes, as the original): d[8] f16, the low nibbles as Q4_0 (4 x 32 bytes),
+//     then 4 x 8 bytes of fifth bits: byte r of chunk j holds the bits of row r's elements
+//     4j..4j+3 (low half) and 16+4j..19+4j (high half), in element order.
 //   Q8_0 (272 bytes, as the original): d[8] f16, then 8 x 32 quant bytes.
 //   Q4_K (1184 bytes per 256-element group-block, 2.8% more than the original's 1152):
 //     d[8], dmin[8] f16, the 6-bit scales and mins unpacked to bytes as scales[8 sub-blocks]

@@ -202,7 +202,7 @@ TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
 // dot products up to f32 summation order. Rows cover whole groups and a partial last chunk of
 // activation rows (nc % 4 != 0); Q8_0 includes -128 quants (|w| = 128 in the sign trick).
 TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
-  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
     const int64_t rows = 24, cols = 512, n_tok = 7;
     std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
@@ -219,12 +219,17 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
         std::memset(w.data() + r * rb + 192, 0x80, 16);
       }
     }
+    if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
+      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
+    }
     ASSERT_TRUE(CanPack(K(), t, rows, cols));
     const uint64_t prb = PackedRowBytes(t, cols);
     std::vector<uint8_t> packed(prb * rows);
     PackRowGroups(t, w.data(), cols, 0, rows / kPackRows, packed.data());
     const DType act = ActivationType(t);
-    const std::vector<float> x = RandomVector(n_tok * cols, 9);
+    std::vector<float> x = RandomVector(n_tok * cols, 9);
+    // Token 0: every activation quant at +127, the largest same-sign integer partial sums.
+    std::fill(x.begin(), x.begin() + cols, 1.0f);
     const std::vector<uint8_t> a = Encode(Ref(), act, x, n_tok, cols);
     const uint64_t ab = *RowBytes(act, cols), ib = ActivationInfoBytes(t, cols);
     std::vector<uint8_t> info(ib * n_tok);
@@ -246,12 +251,16 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
       for (int64_t r = 0; r < rows; ++r) {
         ASSERT_EQ(one[static_cast<size_t>(r)], got[static_cast<size_t>(c * rows + r)])
             << c << "," << r;
-        // The row-major dot sums in another order: agreement to f32 rounding of the terms.
-        const float dot = Ref().vec_dot[id](cols, w.data() + r * rb, a.data() + c * ab);
+        // The exact dot of the decoded values, to f32 rounding of the terms (the integer
+        // block sums are exact; the scalar row-major dot, which sums f32 products, drifts
+        // further than this on token 0's same-sign activations).
         ASSERT_TRUE(DequantizeRow(t, w.data() + r * rb, wf.data(), cols).ok());
-        double mag = 0.0;
-        for (size_t i = 0; i < af.size(); ++i) mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
-        EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], dot, 1e-6 * mag + 1e-6)
+        double mag = 0.0, exact = 0.0;
+        for (size_t i = 0; i < af.size(); ++i) {
+          exact += static_cast<double>(wf[i]) * af[i];
+          mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+        }
+        EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], exact, 1e-6 * mag + 1e-6)
             << c << "," << r;
       }
     }
@@ -263,7 +272,7 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
 TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   ThreadPool pool(2);
   const int64_t rows = 48, cols = 256;
-  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
     const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 12);
     std::unique_ptr<PackedWeights> store =

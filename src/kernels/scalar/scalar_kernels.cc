@@ -257,6 +257,27 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
       });
 }
 
+// Q5_0: per output and block, the exact integer sum of the 5-bit codes times the quants,
+// minus 16 · Σa, then acc = fma(d_w · d_a, sum, acc).
+void GemmPackedQ5_0(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                    const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_0, ActBlockInfo>(
+      n / 32, kPackRows * 22, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_0& ya, const ActBlockInfo& in, float* acc) {
+        const uint8_t* q = blk + 2 * kPackRows;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sum = 0;
+          for (int i = 0; i < 16; ++i) {
+            const int v = PackedByte(q, r, i), h = blk[144 + 8 * (i / 4) + r];
+            sum += ((v & 15) | ((h >> (i % 4)) & 1) << 4) * ya.qs[i] +
+                   ((v >> 4) | ((h >> (4 + i % 4)) & 1) << 4) * ya.qs[16 + i];
+          }
+          sum -= 16 * in.sum;
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sum), acc[r]);
+        }
+      });
+}
+
 // Q4_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over sub-block s (exact integer),
 // mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
 // acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
@@ -341,6 +362,7 @@ void FillScalarKernels(KernelTable* t) {
   t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
   t->gemm_packed[Id(DType::kQ8_0)] = GemmPacked<false>;
   t->gemm_packed[Id(DType::kQ4_0)] = GemmPacked<true>;
+  t->gemm_packed[Id(DType::kQ5_0)] = GemmPackedQ5_0;
   t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4K;
   t->gemm_packed[Id(DType::kQ6_K)] = GemmPackedQ6K;
   t->quantize_act[Id(DType::kF32)] = QuantizeF32;

@@ -17,6 +17,7 @@ using quant::BlockQ8_0;
 using quant::BlockQ8_K;
 
 constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
+constexpr int kQ5GroupBlock = 176;    // 8 f16 scales + 8 rows x 16 nibble bytes + 32 bit bytes
 constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
 constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
 constexpr int kQ6KGroupBlock = 1680;  // d, scales, 16 code triples of 3 x 32 bytes
@@ -106,6 +107,63 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
           _mm256_sub_epi32(_mm256_madd_epi16(s16[c], ones), _mm256_set1_epi32(8 * in.sum));
       acc[c] =
           _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(s32), acc[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
+// Q5_0: the Q4_0 nibbles with their fifth bits OR-ed in (one byte per row and chunk, spread
+// to the chunk's 32 lanes by a shuffle and two bit tests). Codes reach 31, so the int16 sums
+// are widened every two chunks (4 maddubs x 2 x 31 x 127 < 2^15).
+template <int NC>
+void TileQ5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4,
+                                          4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+  const __m256i bit_lo = _mm256_set1_epi32(0x08040201);
+  const __m256i bit_hi = _mm256_set1_epi32(static_cast<int32_t>(0x80402010u));
+  __m256 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ5GroupBlock;
+    PrefetchAhead<NC, kQ5GroupBlock>(blk);
+    const int8_t* qa[NC];
+    __m256i s16[NC], s32[NC];
+    for (int c = 0; c < NC; ++c) {
+      qa[c] = QuantsOf(a, a_stride, c, b);
+      s16[c] = s32[c] = _mm256_setzero_si256();
+    }
+    for (int j = 0; j < 4; ++j) {
+      const __m256i raw = Load32(blk + 16 + 32 * j);
+      int64_t hb;
+      std::memcpy(&hb, blk + 144 + 8 * j, 8);
+      const __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi64x(hb), spread);
+      const __m256i h_lo =
+          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_lo), bit_lo), b4);
+      const __m256i h_hi =
+          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_hi), bit_hi), b4);
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, m4), h_lo);
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), h_hi);
+      for (int c = 0; c < NC; ++c) {
+        const __m256i p =
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 4 * j)),
+                             _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 16 + 4 * j)));
+        s16[c] = _mm256_add_epi16(s16[c], p);
+        KeepInRegister(s16[c]);
+        if (j % 2 == 1) {
+          s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(s16[c], ones));
+          s16[c] = _mm256_setzero_si256();
+        }
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    for (int c = 0; c < NC; ++c) {
+      const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c)[b];
+      const __m256i total = _mm256_sub_epi32(s32[c], _mm256_set1_epi32(16 * in.sum));
+      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(total),
+                               acc[c]);
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
@@ -328,6 +386,8 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
 void FillAvx2PackedKernels(KernelTable* t) {
   t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
       GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ5_0)] =
+      GemmPacked<TileQ5_0<1>, TileQ5_0<2>, TileQ5_0<3>, TileQ5_0<4>, 32, kQ5GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ6_K)] =

@@ -74,6 +74,9 @@ BENCHMARK_CAPTURE(BM_MatMul, Q4_K_rows, DType::kQ4_K, false)
 BENCHMARK_CAPTURE(BM_MatMul, Q4_K_packed, DType::kQ4_K, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q5_K_packed, DType::kQ5_K, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K_rows, DType::kQ6_K, false)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});

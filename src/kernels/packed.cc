@@ -33,6 +33,9 @@ bool PackFormatOf(DType type, PackFormat* f) {
     case DType::kQ4_K:
       *f = {256, 144, 148};  // scales and mins unpacked to bytes
       return true;
+    case DType::kQ5_K:
+      *f = {256, 176, 180};  // Q4_K's packed block plus the fifth bits (32 bytes)
+      return true;
     case DType::kQ6_K:
       *f = {256, 210, 210};
       return true;
@@ -93,6 +96,29 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
           for (int s = 0; s < 8; ++s)
             quant::ScaleMinK4(s, x->scales, out + 32 + 8 * s + r, out + 96 + 8 * s + r);
           q[r] = x->qs;
+        }
+        InterleaveQuants(q, 128, out + 160);
+      } else if (type == DType::kQ5_K) {
+        // As Q4_K, then per quant vector (p, j) one byte per row with the fifth bits of its
+        // elements 64p + 4j + k (bit k) and 64p + 32 + 4j + k (bit 4 + k).
+        const uint8_t* q[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          const auto* x = reinterpret_cast<const quant::BlockQ5_K*>(blk[r]);
+          std::memcpy(out + 2 * r, &x->d, 2);
+          std::memcpy(out + 16 + 2 * r, &x->dmin, 2);
+          for (int s = 0; s < 8; ++s)
+            quant::ScaleMinK4(s, x->scales, out + 32 + 8 * s + r, out + 96 + 8 * s + r);
+          q[r] = x->qs;
+          for (int p = 0; p < 4; ++p) {
+            for (int j = 0; j < 8; ++j) {
+              int bits = 0;
+              for (int k = 0; k < 4; ++k) {
+                const int h = x->qh[4 * j + k];
+                bits |= ((h >> (2 * p)) & 1) << k | ((h >> (2 * p + 1)) & 1) << (4 + k);
+              }
+              out[1184 + 8 * (8 * p + j) + r] = static_cast<uint8_t>(bits);
+            }
+          }
         }
         InterleaveQuants(q, 128, out + 160);
       } else if (type == DType::kQ6_K) {
@@ -159,6 +185,7 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
     case DType::kQ8_0:
       return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);
     case DType::kQ4_K:
+    case DType::kQ5_K:
     case DType::kQ6_K:
       return static_cast<uint64_t>(cols / 256) * sizeof(ActSuperBlockInfo);
     default:
@@ -167,7 +194,7 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
 }
 
 void ActivationInfos(DType weight_type, const void* act_row, int64_t n, void* out) {
-  if (weight_type == DType::kQ4_K || weight_type == DType::kQ6_K) {
+  if (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K || weight_type == DType::kQ6_K) {
     const auto* blocks = static_cast<const quant::BlockQ8_K*>(act_row);
     auto* info = static_cast<ActSuperBlockInfo*>(out);
     for (int64_t b = 0; b < n / 256; ++b) {

@@ -202,7 +202,8 @@ TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
 // dot products up to f32 summation order. Rows cover whole groups and a partial last chunk of
 // activation rows (nc % 4 != 0); Q8_0 includes -128 quants (|w| = 128 in the sign trick).
 TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
-  for (DType t : {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t :
+       {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
     const int64_t rows = 24, cols = 512, n_tok = 7;
     std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
@@ -218,6 +219,9 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
         std::memset(w.data() + r * rb, 0xFF, 192);
         std::memset(w.data() + r * rb + 192, 0x80, 16);
       }
+    }
+    if (t == DType::kQ5_K) {  // largest scales and minimums, every code 31, in one block per row
+      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 172);
     }
     if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
@@ -272,7 +276,8 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
 TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   ThreadPool pool(2);
   const int64_t rows = 48, cols = 256;
-  for (DType t : {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t :
+       {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
     const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 12);
     std::unique_ptr<PackedWeights> store =
@@ -309,11 +314,11 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   EXPECT_TRUE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w1.data(), 0, 16, 256).packed);
   EXPECT_FALSE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w2.data(), 0, 16, 256).packed);
   // Types and shapes without a packed layout are left out.
-  const std::vector<uint8_t> f = MakeWeights(DType::kQ5_K, 8, 256, 1);
+  const std::vector<uint8_t> f = MakeWeights(DType::kQ3_K, 8, 256, 1);
   const std::vector<uint8_t> odd = MakeWeights(DType::kQ4_0, 12, 256, 1);
   EXPECT_EQ(
       PackedWeights::Build(
-          K(), {{DType::kQ5_K, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
+          K(), {{DType::kQ3_K, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
           ->count(),
       0u);
 }

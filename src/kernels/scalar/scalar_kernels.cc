@@ -307,6 +307,34 @@ void GemmPackedQ4K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
       });
 }
 
+// Q5_K: as Q4_K with each code's fifth bit OR-ed in.
+void GemmPackedQ5K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                   const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
+      n / 256, kPackRows * 180, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
+        const uint8_t* q = blk + 160;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sumi = 0;
+          for (int p = 0; p < 4; ++p) {
+            int32_t lo = 0, hi = 0;
+            for (int i = 0; i < 32; ++i) {
+              const int v = PackedByte(q, r, 32 * p + i);
+              const int h = blk[1184 + 8 * (8 * p + i / 4) + r];
+              lo += ((v & 15) | ((h >> (i % 4)) & 1) << 4) * ya.qs[64 * p + i];
+              hi += ((v >> 4) | ((h >> (4 + i % 4)) & 1) << 4) * ya.qs[64 * p + 32 + i];
+            }
+            sumi += blk[32 + 8 * (2 * p) + r] * lo + blk[32 + 8 * (2 * p + 1) + r] * hi;
+          }
+          float mins = 0.0f;
+          for (int sb = 0; sb < 8; ++sb)
+            mins = std::fma(static_cast<float>(blk[96 + 8 * sb + r]), in.sums[sb], mins);
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sumi), acc[r]);
+          acc[r] = std::fma(-(F16At(blk + 16 + 2 * r) * in.d), mins, acc[r]);
+        }
+      });
+}
+
 // Q6_K: per row and super-block, total = Σ_s scale_s · Σ q·a over 16-element sub-block s
 // (q the unsigned 6-bit code) - 32 · Σ_s scale_s · asum_s (the latter summed in f32 in s
 // order, exact), then acc = fma(d · d_a, total, acc).
@@ -364,6 +392,7 @@ void FillScalarKernels(KernelTable* t) {
   t->gemm_packed[Id(DType::kQ4_0)] = GemmPacked<true>;
   t->gemm_packed[Id(DType::kQ5_0)] = GemmPackedQ5_0;
   t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4K;
+  t->gemm_packed[Id(DType::kQ5_K)] = GemmPackedQ5K;
   t->gemm_packed[Id(DType::kQ6_K)] = GemmPackedQ6K;
   t->quantize_act[Id(DType::kF32)] = QuantizeF32;
   t->quantize_act[Id(DType::kF16)] = QuantizeF16;

@@ -20,6 +20,7 @@ constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
 constexpr int kQ5GroupBlock = 176;    // 8 f16 scales + 8 rows x 16 nibble bytes + 32 bit bytes
 constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
 constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
+constexpr int kQ5KGroupBlock = 1440;  // the Q4_K group-block + 32 x 8 fifth-bit bytes
 constexpr int kQ6KGroupBlock = 1680;  // d, scales, 16 code triples of 3 x 32 bytes
 
 inline __m256i Broadcast4(const int8_t* p) {
@@ -71,6 +72,22 @@ inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_
   return reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
 }
 
+// The fifth bits of one quant vector (Q5_0, Q5_K): eight bytes at p, byte r holding row r's
+// bits for its four low-nibble elements (bits 0..3) and four high-nibble ones (bits 4..7).
+// Spread to the vector's 32 lanes (lane 4r + k) and tested: 0x10 where the bit is set.
+inline void FifthBits(const uint8_t* p, __m256i* lo, __m256i* hi) {
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4,
+                                          4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+  const __m256i bit_lo = _mm256_set1_epi32(0x08040201);
+  const __m256i bit_hi = _mm256_set1_epi32(static_cast<int32_t>(0x80402010u));
+  const __m256i b4 = _mm256_set1_epi8(0x10);
+  int64_t bytes;
+  std::memcpy(&bytes, p, 8);
+  const __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi64x(bytes), spread);
+  *lo = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_lo), bit_lo), b4);
+  *hi = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_hi), bit_hi), b4);
+}
+
 // Eight weight rows (one packed group) x NC activation rows.
 template <int NC>
 void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
@@ -118,12 +135,8 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
 template <int NC>
 void TileQ5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
               const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4,
-                                          4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
-  const __m256i bit_lo = _mm256_set1_epi32(0x08040201);
-  const __m256i bit_hi = _mm256_set1_epi32(static_cast<int32_t>(0x80402010u));
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -137,13 +150,8 @@ void TileQ5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     }
     for (int j = 0; j < 4; ++j) {
       const __m256i raw = Load32(blk + 16 + 32 * j);
-      int64_t hb;
-      std::memcpy(&hb, blk + 144 + 8 * j, 8);
-      const __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi64x(hb), spread);
-      const __m256i h_lo =
-          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_lo), bit_lo), b4);
-      const __m256i h_hi =
-          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_hi), bit_hi), b4);
+      __m256i h_lo, h_hi;
+      FifthBits(blk + 144 + 8 * j, &h_lo, &h_hi);
       const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, m4), h_lo);
       const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), h_hi);
       for (int c = 0; c < NC; ++c) {
@@ -252,6 +260,69 @@ void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
       // Two independent chains (exact integers: the order does not change the result).
       __m256 part[2];
+      for (int sb = 0; sb < 2; ++sb)
+        part[sb] = _mm256_mul_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]));
+      for (int sb = 2; sb < 8; ++sb)
+        part[sb % 2] = _mm256_fmadd_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]), part[sb % 2]);
+      const __m256 mins = _mm256_add_ps(part[0], part[1]);
+      const __m256 da = _mm256_set1_ps(in.d);
+      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
+      acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), mins, acc[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
+// Q5_K: the Q4_K tile with each quant vector's fifth bits OR-ed in (FifthBits). Codes reach
+// 31, so each sub-block's int16 sums cover four vectors (4 x 2 x 31 x 127 < 2^15) and are
+// scaled twice per sub-block.
+template <int NC>
+void TileQ5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ5KGroupBlock;
+    PrefetchAhead<NC, kQ5KGroupBlock>(blk);
+    const int8_t* qa[NC];
+    __m256i s32[NC];
+    for (int c = 0; c < NC; ++c) {
+      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      s32[c] = _mm256_setzero_si256();
+    }
+    for (int p = 0; p < 4; ++p) {
+      const __m256i sc_lo = PairScale(blk + 32 + 16 * p), sc_hi = PairScale(blk + 40 + 16 * p);
+      for (int j0 = 0; j0 < 8; j0 += 4) {
+        __m256i slo[NC], shi[NC];
+        for (int c = 0; c < NC; ++c) slo[c] = shi[c] = _mm256_setzero_si256();
+        for (int j = j0; j < j0 + 4; ++j) {
+          const __m256i raw = Load32(blk + 160 + 32 * (8 * p + j));
+          __m256i h_lo, h_hi;
+          FifthBits(blk + 1184 + 8 * (8 * p + j), &h_lo, &h_hi);
+          const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, m4), h_lo);
+          const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), h_hi);
+          for (int c = 0; c < NC; ++c) {
+            slo[c] = _mm256_add_epi16(slo[c],
+                                      _mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 64 * p + 4 * j)));
+            shi[c] = _mm256_add_epi16(
+                shi[c], _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 64 * p + 32 + 4 * j)));
+            KeepInRegister(slo[c]);
+            KeepInRegister(shi[c]);
+          }
+        }
+        for (int c = 0; c < NC; ++c) {
+          s32[c] = _mm256_add_epi32(s32[c], _mm256_add_epi32(_mm256_madd_epi16(slo[c], sc_lo),
+                                                             _mm256_madd_epi16(shi[c], sc_hi)));
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const __m256 dmin =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
+      __m256 part[2];  // as TileQ4_K: two chains of exact integers
       for (int sb = 0; sb < 2; ++sb)
         part[sb] = _mm256_mul_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]));
       for (int sb = 2; sb < 8; ++sb)
@@ -390,6 +461,8 @@ void FillAvx2PackedKernels(KernelTable* t) {
       GemmPacked<TileQ5_0<1>, TileQ5_0<2>, TileQ5_0<3>, TileQ5_0<4>, 32, kQ5GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ5_K)] =
+      GemmPacked<TileQ5_K<1>, TileQ5_K<2>, TileQ5_K<3>, TileQ5_K<4>, 256, kQ5KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ6_K)] =
       GemmPacked<TileQ6_K<1>, TileQ6_K<2>, TileQ6_K<3>, TileQ6_K<4>, 256, kQ6KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =

@@ -351,7 +351,7 @@ DType MmprojTensorType(FileType ft, const TensorSpec& t) {
   const bool conv = t.name == "v.patch_embd.weight" && t.ne.size() == 4;
   if (!matrix && !conv) return DType::kF32;
   if (ft == FileType::kF32) return DType::kF32;
-  if (matrix && (ft == FileType::kQ8_0 || ft == FileType::kQ4_0 || ft == FileType::kQ4_K_M) && t.ne[0] % 32 == 0) {
+  if (matrix && ft != FileType::kF16 && ft != FileType::kBF16 && t.ne[0] % 32 == 0) {
     return DType::kQ8_0;
   }
   return DType::kF16;

@@ -40,7 +40,9 @@ Result<FileType> ParseFileType(std::string_view name) {
   if (up == "Q8_0") return FileType::kQ8_0;
   if (up == "Q4_0") return FileType::kQ4_0;
   if (up == "Q4_K_M") return FileType::kQ4_K_M;
-  return InvalidArgument("unknown file type '" + std::string(name) + "' (expected F32, F16, BF16, Q8_0, Q4_0 or Q4_K_M)");
+  if (up == "Q5_K_M") return FileType::kQ5_K_M;
+  return InvalidArgument("unknown file type '" + std::string(name) +
+                         "' (expected F32, F16, BF16, Q8_0, Q4_0, Q4_K_M or Q5_K_M)");
 }
 
 const char* FileTypeName(FileType t) {
@@ -51,6 +53,7 @@ const char* FileTypeName(FileType t) {
     case FileType::kQ8_0: return "Q8_0";
     case FileType::kQ4_0: return "Q4_0";
     case FileType::kQ4_K_M: return "Q4_K_M";
+    case FileType::kQ5_K_M: return "Q5_K_M";
   }
   return "?";
 }
@@ -63,6 +66,7 @@ uint32_t LlamaFileTypeId(FileType t) {
     case FileType::kQ8_0: return 7;
     case FileType::kQ4_0: return 2;
     case FileType::kQ4_K_M: return 15;
+    case FileType::kQ5_K_M: return 17;
   }
   return 0;
 }
@@ -82,11 +86,13 @@ DType MixtureTensorType(FileType ftype, std::string_view name, int n_dims, int64
       return Fallback(DType::kQ8_0, ne0);
     case FileType::kQ4_0:
       return Fallback(embedding ? DType::kQ6_K : DType::kQ4_0, ne0);
-    case FileType::kQ4_K_M: {
+    case FileType::kQ4_K_M:
+    case FileType::kQ5_K_M: {
+      // llama.cpp treats the two alike but for the base type (llama_tensor_get_type).
       if (embedding) return Fallback(DType::kQ6_K, ne0);
       const bool more_bits_kind = Contains(name, "attn_v.weight") || Contains(name, "ffn_down");
       if (more_bits_kind && layer >= 0 && UseMoreBits(layer, n_layer)) return Fallback(DType::kQ6_K, ne0);
-      return Fallback(DType::kQ4_K, ne0);
+      return Fallback(ftype == FileType::kQ4_K_M ? DType::kQ4_K : DType::kQ5_K, ne0);
     }
     default:
       return DType::kF32;

@@ -12,7 +12,7 @@
 
 namespace pocket {
 
-enum class FileType { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_K_M };
+enum class FileType { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_K_M, kQ5_K_M };
 
 Result<FileType> ParseFileType(std::string_view name);  // "F32", "Q4_K_M", ... (case-insensitive)
 const char* FileTypeName(FileType t);

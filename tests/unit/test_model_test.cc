@@ -47,6 +47,13 @@ TEST(Mixture, OtherTypesAndFallbacks) {
   EXPECT_EQ(MixtureTensorType(FileType::kQ4_K_M, "blk.4.ffn_down.weight", 2, 2112, 4, 30), DType::kQ5_0);
   // Not even whole 32-blocks: F16.
   EXPECT_EQ(MixtureTensorType(FileType::kQ4_0, "blk.0.proj.weight", 2, 8, 0, 4), DType::kF16);
+  // Q5_K_M: Q4_K_M's choices with Q5_K as the base type (its fallback: Q5_1).
+  EXPECT_EQ(MixtureTensorType(FileType::kQ5_K_M, "blk.3.ffn_down.weight", 2, 6144, 3, 35), DType::kQ6_K);
+  EXPECT_EQ(MixtureTensorType(FileType::kQ5_K_M, "blk.4.ffn_down.weight", 2, 6144, 4, 35), DType::kQ5_K);
+  EXPECT_EQ(MixtureTensorType(FileType::kQ5_K_M, "blk.4.attn_q.weight", 2, 1536, 4, 35), DType::kQ5_K);
+  EXPECT_EQ(MixtureTensorType(FileType::kQ5_K_M, "token_embd.weight", 2, 1536, -1, 35), DType::kQ6_K);
+  EXPECT_EQ(MixtureTensorType(FileType::kQ5_K_M, "blk.4.ffn_down_exps.weight", 3, 704, 4, 30), DType::kQ5_1);
+  EXPECT_EQ(LlamaFileTypeId(FileType::kQ5_K_M), 17u);
   EXPECT_FALSE(ParseFileType("Q3_K").ok());
   EXPECT_EQ(*ParseFileType("q4_k_m"), FileType::kQ4_K_M);
 }
@@ -118,7 +125,8 @@ class TinyModel : public ::testing::Test {
 };
 
 TEST_F(TinyModel, LoadsBackWithTheSameConfigAndTokenizer) {
-  for (FileType type : {FileType::kF32, FileType::kBF16, FileType::kQ8_0, FileType::kQ4_0, FileType::kQ4_K_M}) {
+  for (FileType type : {FileType::kF32, FileType::kBF16, FileType::kQ8_0, FileType::kQ4_0,
+                        FileType::kQ4_K_M, FileType::kQ5_K_M}) {
     const std::string path = Write(type, 2, 0, std::string("tiny-") + FileTypeName(type) + ".gguf");
     auto ws = WeightSource::Open(path);
     ASSERT_TRUE(ws.ok()) << ws.status().message();

@@ -14,7 +14,8 @@ namespace pocket::cli {
 int RunMakeTestModel(int argc, char** argv) {
   Args args("make-test-model", "--shape SHAPE --type TYPE --out FILE.gguf [options]",
             {{"--shape", "SHAPE", "e2b, e4b, 12b, 26b-a4b, 31b (real shapes), tiny (smoke tests), e2b-assistant, tiny-assistant (MTP drafters)"},
-             {"--type", "TYPE", "F32, F16, BF16, Q8_0, Q4_0 or Q4_K_M (llama.cpp's tensor-type mixture)"},
+             {"--type", "TYPE",
+              "F32, F16, BF16, Q8_0, Q4_0, Q4_K_M or Q5_K_M (llama.cpp's tensor-type mixtures)"},
              {"--out", "FILE", "output .gguf (written to FILE.part, renamed when complete)"},
              {"--seed", "N", "random seed (default 0); same seed, same file"},
              {"--mmproj-out", "FILE", "also write a random vision/audio projector (mmproj) of the shape"},

@@ -77,6 +77,12 @@ BENCHMARK_CAPTURE(BM_MatMul, Q4_K_packed, DType::kQ4_K, true)
 BENCHMARK_CAPTURE(BM_MatMul, Q5_K_packed, DType::kQ5_K, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, IQ4_NL_packed, DType::kIQ4_NL, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, IQ4_XS_packed, DType::kIQ4_XS, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K_rows, DType::kQ6_K, false)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
@@ -95,8 +101,6 @@ POCKET_ROWS_BENCH(Q5_1);
 POCKET_ROWS_BENCH(Q5_K);
 POCKET_ROWS_BENCH(Q3_K);
 POCKET_ROWS_BENCH(Q2_K);
-POCKET_ROWS_BENCH(IQ4_NL);
-POCKET_ROWS_BENCH(IQ4_XS);
 POCKET_ROWS_BENCH(MXFP4);
 #undef POCKET_ROWS_BENCH
 

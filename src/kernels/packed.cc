@@ -27,6 +27,12 @@ bool PackFormatOf(DType type, PackFormat* f) {
     case DType::kQ5_0:
       *f = {32, 22, 22};
       return true;
+    case DType::kIQ4_NL:
+      *f = {32, 18, 18};
+      return true;
+    case DType::kIQ4_XS:
+      *f = {256, 136, 138};  // scales unpacked to bytes
+      return true;
     case DType::kQ8_0:
       *f = {32, 34, 34};
       return true;
@@ -149,6 +155,20 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
             }
           }
         }
+      } else if (type == DType::kIQ4_XS) {
+        // d[8] (f16), the signed scales ls - 32 as [sub-block][row] int8, quants.
+        const uint8_t* q[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          const auto* x = reinterpret_cast<const quant::BlockIQ4XS*>(blk[r]);
+          std::memcpy(out + 2 * r, &x->d, 2);
+          for (int s = 0; s < 8; ++s) {
+            const int ls = ((x->scales_l[s / 2] >> (4 * (s % 2))) & 15) |
+                           (((x->scales_h >> (2 * s)) & 3) << 4);
+            out[16 + 8 * s + r] = static_cast<uint8_t>(static_cast<int8_t>(ls - 32));
+          }
+          q[r] = x->qs;
+        }
+        InterleaveQuants(q, 128, out + 80);
       } else if (type == DType::kQ5_0) {
         // d[8] (f16), the low nibbles as Q4_0, then per 4-byte chunk j one byte per row with
         // the fifth bits of its eight elements: 4j..4j+3 (low nibble), 16+4j.. (high).
@@ -182,8 +202,10 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
   switch (weight_type) {
     case DType::kQ4_0:
     case DType::kQ5_0:
+    case DType::kIQ4_NL:
     case DType::kQ8_0:
       return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);
+    case DType::kIQ4_XS:
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
@@ -194,7 +216,8 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
 }
 
 void ActivationInfos(DType weight_type, const void* act_row, int64_t n, void* out) {
-  if (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K || weight_type == DType::kQ6_K) {
+  if (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K || weight_type == DType::kQ6_K ||
+      weight_type == DType::kIQ4_XS) {
     const auto* blocks = static_cast<const quant::BlockQ8_K*>(act_row);
     auto* info = static_cast<ActSuperBlockInfo*>(out);
     for (int64_t b = 0; b < n / 256; ++b) {

@@ -10,6 +10,7 @@
 //   Q5_0 (176 bytes, as the original): d[8] f16, the low nibbles as Q4_0 (4 x 32 bytes),
 //     then 4 x 8 bytes of fifth bits: byte r of chunk j holds the bits of row r's elements
 //     4j..4j+3 (low half) and 16+4j..19+4j (high half), in element order.
+//   IQ4_NL (144 bytes, as the original): laid out as Q4_0; the nibbles index kIQ4NLValues.
 //   Q8_0 (272 bytes, as the original): d[8] f16, then 8 x 32 quant bytes.
 //   Q4_K (1184 bytes per 256-element group-block, 2.8% more than the original's 1152):
 //     d[8], dmin[8] f16, the 6-bit scales and mins unpacked to bytes as scales[8 sub-blocks]
@@ -18,6 +19,9 @@
 //   Q5_K (1440 bytes, 2.3% more than the original's 1408): the Q4_K group-block, then 32 x 8
 //     bytes of fifth bits: byte r of quant vector (p, j) holds the bits of row r's elements
 //     64p + 4j + k (bit k) and 64p + 32 + 4j + k (bit 4 + k), k < 4.
+//   IQ4_XS (1104 bytes, 1.5% more than the original's 1088): d[8] f16, the signed sub-block
+//     scales ls - 32 as int8 [8 sub-blocks][8 rows], then 32 x 32 quant bytes; byte i of
+//     quant bytes [16s, 16s + 16) holds elements 32s + i (low nibble) and 32s + 16 + i (high).
 //   Q6_K (1680 bytes, as the original): d[8] f16, the int8 scales as [16 sub-blocks][8 rows],
 //     then the 6-bit codes re-encoded as 16 triples of 32-byte vectors (x0, x1, x2), one per
 //     half h and 4-element chunk j (triple 8h + j), each byte of x_k holding the code of

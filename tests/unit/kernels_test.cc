@@ -223,6 +223,13 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
     if (t == DType::kQ5_K) {  // largest scales and minimums, every code 31, in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 172);
     }
+    if (t == DType::kIQ4_NL || t == DType::kIQ4_XS) {  // code 0 (-127) everywhere in one row
+      for (int64_t b = 0; b < static_cast<int64_t>(rb); b += GetDTypeTraits(t)->block_bytes) {
+        const int64_t q0 = t == DType::kIQ4_NL ? 2 : 8;
+        std::memset(w.data() + 3 * rb + b + q0, 0,
+                    static_cast<size_t>(GetDTypeTraits(t)->block_bytes - q0));
+      }
+    }
     if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
     }

@@ -278,6 +278,49 @@ void GemmPackedQ5_0(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
       });
 }
 
+// IQ4_NL: as Q4_0 with the nibbles mapped through kIQ4NLValues (no offset).
+void GemmPackedIQ4NL(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                     const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_0, ActBlockInfo>(
+      n / 32, kPackRows * 18, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_0& ya, const ActBlockInfo& in, float* acc) {
+        const uint8_t* q = blk + 2 * kPackRows;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sum = 0;
+          for (int i = 0; i < 16; ++i) {
+            const int v = PackedByte(q, r, i);
+            sum += quant::kIQ4NLValues[v & 15] * ya.qs[i] +
+                   quant::kIQ4NLValues[v >> 4] * ya.qs[16 + i];
+          }
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sum), acc[r]);
+        }
+      });
+}
+
+// IQ4_XS: per row and super-block, sumi = Σ_s (ls_s - 32) · Σ v·a over sub-block s (exact
+// integer, v the table value), then acc = fma(d · d_a, sumi, acc).
+void GemmPackedIQ4XS(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                     const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
+      n / 256, kPackRows * 138, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
+        const uint8_t* q = blk + 80;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sumi = 0;
+          for (int s = 0; s < 8; ++s) {
+            int32_t sub = 0;
+            for (int i = 0; i < 16; ++i) {
+              const int v = PackedByte(q, r, 16 * s + i);
+              sub += quant::kIQ4NLValues[v & 15] * ya.qs[32 * s + i] +
+                     quant::kIQ4NLValues[v >> 4] * ya.qs[32 * s + 16 + i];
+            }
+            sumi += static_cast<int8_t>(blk[16 + 8 * s + r]) * sub;
+          }
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sumi), acc[r]);
+        }
+      });
+}
+
 // Q4_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over sub-block s (exact integer),
 // mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
 // acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
@@ -391,6 +434,8 @@ void FillScalarKernels(KernelTable* t) {
   t->gemm_packed[Id(DType::kQ8_0)] = GemmPacked<false>;
   t->gemm_packed[Id(DType::kQ4_0)] = GemmPacked<true>;
   t->gemm_packed[Id(DType::kQ5_0)] = GemmPackedQ5_0;
+  t->gemm_packed[Id(DType::kIQ4_NL)] = GemmPackedIQ4NL;
+  t->gemm_packed[Id(DType::kIQ4_XS)] = GemmPackedIQ4XS;
   t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4K;
   t->gemm_packed[Id(DType::kQ5_K)] = GemmPackedQ5K;
   t->gemm_packed[Id(DType::kQ6_K)] = GemmPackedQ6K;

@@ -16,12 +16,13 @@ namespace {
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
 
-constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
-constexpr int kQ5GroupBlock = 176;    // 8 f16 scales + 8 rows x 16 nibble bytes + 32 bit bytes
-constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
-constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
-constexpr int kQ5KGroupBlock = 1440;  // the Q4_K group-block + 32 x 8 fifth-bit bytes
-constexpr int kQ6KGroupBlock = 1680;  // d, scales, 16 code triples of 3 x 32 bytes
+constexpr int kQ4GroupBlock = 144;      // 8 f16 scales + 8 rows x 16 quant bytes
+constexpr int kQ5GroupBlock = 176;      // 8 f16 scales + 8 rows x 16 nibble bytes + 32 bit bytes
+constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
+constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
+constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
+constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
+constexpr int kQ6KGroupBlock = 1680;    // d, scales, 16 code triples of 3 x 32 bytes
 
 inline __m256i Broadcast4(const int8_t* p) {
   int32_t v;
@@ -171,6 +172,111 @@ void TileQ5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c)[b];
       const __m256i total = _mm256_sub_epi32(s32[c], _mm256_set1_epi32(16 * in.sum));
       acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(total),
+                               acc[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
+// The 16 IQ4 values in both 128-bit lanes, for pshufb.
+inline __m256i IQ4Table() {
+  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4NLValues));
+  return _mm256_set_m128i(t, t);
+}
+
+// IQ4 quants: the Q4_0 nibbles mapped through the table to signed bytes, then the Q8_0 sign
+// trick. A pair of products reaches 2 x 127 x 127, so each maddubs is widened on its own.
+template <int NC>
+void TileIQ4_NL(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), table = IQ4Table();
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ4GroupBlock;
+    PrefetchAhead<NC, kQ4GroupBlock>(blk);
+    const int8_t* qa[NC];
+    __m256i s32[NC];
+    for (int c = 0; c < NC; ++c) {
+      qa[c] = QuantsOf(a, a_stride, c, b);
+      s32[c] = _mm256_setzero_si256();
+    }
+    for (int j = 0; j < 4; ++j) {
+      const __m256i raw = Load32(blk + 16 + 32 * j);
+      const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(raw, m4));
+      const __m256i hi =
+          _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+      const __m256i alo = _mm256_sign_epi8(lo, lo), ahi = _mm256_sign_epi8(hi, hi);
+      for (int c = 0; c < NC; ++c) {
+        const __m256i plo =
+            _mm256_maddubs_epi16(alo, _mm256_sign_epi8(Broadcast4(qa[c] + 4 * j), lo));
+        const __m256i phi =
+            _mm256_maddubs_epi16(ahi, _mm256_sign_epi8(Broadcast4(qa[c] + 16 + 4 * j), hi));
+        s32[c] = _mm256_add_epi32(
+            s32[c], _mm256_add_epi32(_mm256_madd_epi16(plo, ones), _mm256_madd_epi16(phi, ones)));
+        KeepInRegister(s32[c]);
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    for (int c = 0; c < NC; ++c) {
+      acc[c] = _mm256_fmadd_ps(
+          _mm256_mul_ps(dw, _mm256_set1_ps(InfoOf<ActBlockInfo>(info, info_stride, c)[b].d)),
+          _mm256_cvtepi32_ps(s32[c]), acc[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
+// Row r's int8 value at p[r] into both int16 halves of lane r (sign-extended): the high byte
+// of each half is filled by the shuffle, then an arithmetic shift.
+inline __m256i RowScalesI16(const uint8_t* p) {
+  const __m256i spread = _mm256_setr_epi8(-1, 0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3,
+                                          -1, 4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7);
+  const __m256i bytes =
+      _mm256_broadcastq_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_srai_epi16(_mm256_shuffle_epi8(bytes, spread), 8);
+}
+
+// IQ4_XS: the IQ4_NL products per 32-element sub-block, each widened by a madd with the
+// sub-block's signed scale (ls - 32) instead of ones.
+template <int NC>
+void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), table = IQ4Table();
+  __m256 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kIQ4XSGroupBlock;
+    PrefetchAhead<NC, kIQ4XSGroupBlock>(blk);
+    const int8_t* qa[NC];
+    __m256i s32[NC];
+    for (int c = 0; c < NC; ++c) {
+      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      s32[c] = _mm256_setzero_si256();
+    }
+    for (int s = 0; s < 8; ++s) {
+      const __m256i sc = RowScalesI16(blk + 16 + 8 * s);
+      for (int j = 0; j < 4; ++j) {
+        const __m256i raw = Load32(blk + 80 + 32 * (4 * s + j));
+        const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(raw, m4));
+        const __m256i hi =
+            _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        const __m256i alo = _mm256_sign_epi8(lo, lo), ahi = _mm256_sign_epi8(hi, hi);
+        for (int c = 0; c < NC; ++c) {
+          const int8_t* as = qa[c] + 32 * s + 4 * j;
+          const __m256i plo = _mm256_maddubs_epi16(alo, _mm256_sign_epi8(Broadcast4(as), lo));
+          const __m256i phi = _mm256_maddubs_epi16(ahi, _mm256_sign_epi8(Broadcast4(as + 16), hi));
+          s32[c] = _mm256_add_epi32(
+              s32[c], _mm256_add_epi32(_mm256_madd_epi16(plo, sc), _mm256_madd_epi16(phi, sc)));
+          KeepInRegister(s32[c]);
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
+      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(s32[c]),
                                acc[c]);
     }
   }
@@ -459,6 +565,10 @@ void FillAvx2PackedKernels(KernelTable* t) {
       GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ5_0)] =
       GemmPacked<TileQ5_0<1>, TileQ5_0<2>, TileQ5_0<3>, TileQ5_0<4>, 32, kQ5GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kIQ4_NL)] =
+      GemmPacked<TileIQ4_NL<1>, TileIQ4_NL<2>, TileIQ4_NL<3>, TileIQ4_NL<4>, 32, kQ4GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kIQ4_XS)] =
+      GemmPacked<TileIQ4_XS<1>, TileIQ4_XS<2>, TileIQ4_XS<3>, TileIQ4_XS<4>, 256, kIQ4XSGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ5_K)] =

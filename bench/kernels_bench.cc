@@ -83,6 +83,12 @@ BENCHMARK_CAPTURE(BM_MatMul, IQ4_NL_packed, DType::kIQ4_NL, true)
 BENCHMARK_CAPTURE(BM_MatMul, IQ4_XS_packed, DType::kIQ4_XS, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q2_K_packed, DType::kQ2_K, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q3_K_packed, DType::kQ3_K, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
 BENCHMARK_CAPTURE(BM_MatMul, Q6_K_rows, DType::kQ6_K, false)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
@@ -99,8 +105,6 @@ POCKET_ROWS_BENCH(Q4_1);
 POCKET_ROWS_BENCH(Q5_0);
 POCKET_ROWS_BENCH(Q5_1);
 POCKET_ROWS_BENCH(Q5_K);
-POCKET_ROWS_BENCH(Q3_K);
-POCKET_ROWS_BENCH(Q2_K);
 POCKET_ROWS_BENCH(MXFP4);
 #undef POCKET_ROWS_BENCH
 

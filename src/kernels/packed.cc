@@ -39,6 +39,12 @@ bool PackFormatOf(DType type, PackFormat* f) {
     case DType::kQ4_K:
       *f = {256, 144, 148};  // scales and mins unpacked to bytes
       return true;
+    case DType::kQ2_K:
+      *f = {256, 84, 84};
+      return true;
+    case DType::kQ3_K:
+      *f = {256, 110, 114};  // scales unpacked to signed bytes
+      return true;
     case DType::kQ5_K:
       *f = {256, 176, 180};  // Q4_K's packed block plus the fifth bits (32 bytes)
       return true;
@@ -155,6 +161,36 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
             }
           }
         }
+      } else if (type == DType::kQ3_K) {
+        // d[8] (f16), the signed scales [16 sub-blocks][8 rows], the 2-bit quants (64 bytes
+        // per row), then the hmask bytes (32 per row), both interleaved as the file orders them.
+        const uint8_t *q[kPackRows], *hm[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          const auto* x = reinterpret_cast<const quant::BlockQ3_K*>(blk[r]);
+          std::memcpy(out + 2 * r, &x->d, 2);
+          const uint8_t* b = x->scales;
+          for (int k = 0; k < 16; ++k) {
+            const int low4 = k < 8 ? (b[k] & 15) : (b[k - 8] >> 4);
+            const int high2 = (b[8 + (k % 4)] >> (2 * (k / 4))) & 3;
+            out[16 + 8 * k + r] =
+                static_cast<uint8_t>(static_cast<int8_t>((low4 | high2 << 4) - 32));
+          }
+          q[r] = x->qs;
+          hm[r] = x->hmask;
+        }
+        InterleaveQuants(q, 64, out + 144);
+        InterleaveQuants(hm, 32, out + 656);
+      } else if (type == DType::kQ2_K) {
+        // d[8], dmin[8] (f16), the scale/min bytes [16 sub-blocks][8 rows], the quants.
+        const uint8_t* q[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          const auto* x = reinterpret_cast<const quant::BlockQ2_K*>(blk[r]);
+          std::memcpy(out + 2 * r, &x->d, 2);
+          std::memcpy(out + 16 + 2 * r, &x->dmin, 2);
+          for (int k = 0; k < 16; ++k) out[32 + 8 * k + r] = x->scales[k];
+          q[r] = x->qs;
+        }
+        InterleaveQuants(q, 64, out + 160);
       } else if (type == DType::kIQ4_XS) {
         // d[8] (f16), the signed scales ls - 32 as [sub-block][row] int8, quants.
         const uint8_t* q[kPackRows];
@@ -206,6 +242,8 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
     case DType::kQ8_0:
       return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);
     case DType::kIQ4_XS:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
@@ -216,8 +254,7 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
 }
 
 void ActivationInfos(DType weight_type, const void* act_row, int64_t n, void* out) {
-  if (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K || weight_type == DType::kQ6_K ||
-      weight_type == DType::kIQ4_XS) {
+  if (ActivationType(weight_type) == DType::kQ8_K) {
     const auto* blocks = static_cast<const quant::BlockQ8_K*>(act_row);
     auto* info = static_cast<ActSuperBlockInfo*>(out);
     for (int64_t b = 0; b < n / 256; ++b) {

@@ -12,6 +12,13 @@
 //     4j..4j+3 (low half) and 16+4j..19+4j (high half), in element order.
 //   IQ4_NL (144 bytes, as the original): laid out as Q4_0; the nibbles index kIQ4NLValues.
 //   Q8_0 (272 bytes, as the original): d[8] f16, then 8 x 32 quant bytes.
+//   Q2_K (672 bytes per 256-element group-block, as the original): d[8], dmin[8] f16, the
+//     scale (low nibble) / min (high nibble) bytes as [16 sub-blocks][8 rows], then 16 x 32
+//     quant bytes; byte b of quant bytes [32i, 32i + 32) holds elements 128i + 32s + b in
+//     bits 2s, 2s + 1 (s < 4), as in the file.
+//   Q3_K (912 bytes, 3.6% more than the original's 880): d[8] f16, the scales minus 32 as
+//     int8 [16][8], the 2-bit quants as Q2_K's (16 x 32 bytes), then the hmask (8 x 32
+//     bytes): byte b holds the third bit of elements 128i + 32s + b in bit 4i + s.
 //   Q4_K (1184 bytes per 256-element group-block, 2.8% more than the original's 1152):
 //     d[8], dmin[8] f16, the 6-bit scales and mins unpacked to bytes as scales[8 sub-blocks]
 //     [8 rows] and mins[8][8], then 32 x 32 quant bytes; byte i of quant bytes [32p, 32p + 32)

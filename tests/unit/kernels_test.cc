@@ -230,6 +230,16 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
                     static_cast<size_t>(GetDTypeTraits(t)->block_bytes - q0));
       }
     }
+    if (t == DType::kQ3_K) {  // codes 7 with the scales at -32 (rows 0, 3, ...), at +31 (1, 4, ...)
+      for (int64_t r = 0; r < rows; ++r) {
+        if (r % 3 == 2) continue;
+        std::memset(w.data() + r * rb, 0xFF, 96);
+        std::memset(w.data() + r * rb + 96, r % 3 == 0 ? 0x00 : 0xFF, 12);
+      }
+    }
+    if (t == DType::kQ2_K) {  // largest scales, minimums and codes in one block per row
+      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb, 0xFF, 80);
+    }
     if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
     }
@@ -321,11 +331,11 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   EXPECT_TRUE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w1.data(), 0, 16, 256).packed);
   EXPECT_FALSE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w2.data(), 0, 16, 256).packed);
   // Types and shapes without a packed layout are left out.
-  const std::vector<uint8_t> f = MakeWeights(DType::kQ3_K, 8, 256, 1);
+  const std::vector<uint8_t> f = MakeWeights(DType::kQ4_1, 8, 256, 1);
   const std::vector<uint8_t> odd = MakeWeights(DType::kQ4_0, 12, 256, 1);
   EXPECT_EQ(
       PackedWeights::Build(
-          K(), {{DType::kQ3_K, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
+          K(), {{DType::kQ4_1, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
           ->count(),
       0u);
 }

@@ -321,6 +321,69 @@ void GemmPackedIQ4XS(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a
       });
 }
 
+// Q2_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over 16-element sub-block s
+// (exact integer), mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
+// acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
+void GemmPackedQ2K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                   const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
+      n / 256, kPackRows * 84, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
+        const uint8_t* q = blk + 160;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sub[16] = {};
+          for (int x = 0; x < 64; ++x) {  // quant byte x = 32i + b
+            const int v = PackedByte(q, r, x), i = x / 32, b = x % 32;
+            for (int s = 0; s < 4; ++s) {
+              const int e = 128 * i + 32 * s + b;
+              sub[e / 16] += ((v >> (2 * s)) & 3) * ya.qs[e];
+            }
+          }
+          int32_t sumi = 0;
+          float mins = 0.0f;
+          for (int g = 0; g < 16; ++g) {
+            const int sm = blk[32 + 8 * g + r];
+            sumi += (sm & 15) * sub[g];
+            mins = std::fma(static_cast<float>(sm >> 4), in.sums16[g], mins);
+          }
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sumi), acc[r]);
+          acc[r] = std::fma(-(F16At(blk + 16 + 2 * r) * in.d), mins, acc[r]);
+        }
+      });
+}
+
+// Q3_K: per row and super-block, total = Σ_s scale_s · Σ u·a over 16-element sub-block s
+// (u = q | hbit << 2, the code plus 4) - 4 · Σ_s scale_s · asum_s (exact integers), then
+// acc = fma(d · d_a, total, acc).
+void GemmPackedQ3K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                   const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
+      n / 256, kPackRows * 114, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
+        const uint8_t* q = blk + 144;
+        const uint8_t* hm = blk + 656;
+        for (int r = 0; r < kPackRows; ++r) {
+          int32_t sub[16] = {};
+          for (int x = 0; x < 64; ++x) {
+            const int v = PackedByte(q, r, x), i = x / 32, b = x % 32;
+            const int h = PackedByte(hm, r, b);
+            for (int s = 0; s < 4; ++s) {
+              const int e = 128 * i + 32 * s + b;
+              const int u = ((v >> (2 * s)) & 3) | ((h >> (4 * i + s)) & 1) << 2;
+              sub[e / 16] += u * ya.qs[e];
+            }
+          }
+          int32_t sumi = 0, corr = 0;
+          for (int g = 0; g < 16; ++g) {
+            const int sc = static_cast<int8_t>(blk[16 + 8 * g + r]);
+            sumi += sc * sub[g];
+            corr += sc * static_cast<int32_t>(in.sums16[g]);
+          }
+          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sumi - 4 * corr), acc[r]);
+        }
+      });
+}
+
 // Q4_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over sub-block s (exact integer),
 // mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
 // acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
@@ -436,6 +499,8 @@ void FillScalarKernels(KernelTable* t) {
   t->gemm_packed[Id(DType::kQ5_0)] = GemmPackedQ5_0;
   t->gemm_packed[Id(DType::kIQ4_NL)] = GemmPackedIQ4NL;
   t->gemm_packed[Id(DType::kIQ4_XS)] = GemmPackedIQ4XS;
+  t->gemm_packed[Id(DType::kQ2_K)] = GemmPackedQ2K;
+  t->gemm_packed[Id(DType::kQ3_K)] = GemmPackedQ3K;
   t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4K;
   t->gemm_packed[Id(DType::kQ5_K)] = GemmPackedQ5K;
   t->gemm_packed[Id(DType::kQ6_K)] = GemmPackedQ6K;

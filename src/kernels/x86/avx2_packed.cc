@@ -20,6 +20,8 @@ constexpr int kQ4GroupBlock = 144;      // 8 f16 scales + 8 rows x 16 quant byte
 constexpr int kQ5GroupBlock = 176;      // 8 f16 scales + 8 rows x 16 nibble bytes + 32 bit bytes
 constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
 constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
+constexpr int kQ2KGroupBlock = 672;     // d, dmin, scale/min bytes, 8 rows x 64 quant bytes
+constexpr int kQ3KGroupBlock = 912;     // d, int8 scales, 8 rows x 64 quant + 32 hmask bytes
 constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
 constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
 constexpr int kQ6KGroupBlock = 1680;    // d, scales, 16 code triples of 3 x 32 bytes
@@ -379,6 +381,98 @@ void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
+// Q2_K / Q3_K: each 32-byte vector of 2-bit quants (bytes 4jj.. of half i) serves four
+// element runs (s: bits 2s, 2s + 1, elements 128i + 32s + 4jj + k); Q3_K ORs in the third
+// bit from hmask bit 4i + s (u = code + 4 in [0, 7]). Four vectors make a 16-element
+// sub-block's int16 sums (4 x 2 x 7 x 127 < 2^15), scaled in one madd. Q3_K's -4 offset and
+// Q2_K's minimums go through the sub-block sums (exact small integers in f32).
+template <bool kQ3>
+inline __m256i LowBitCodes(const uint8_t* blk, int i, int s, int jj) {
+  const __m256i qv = Load32(blk + (kQ3 ? 144 : 160) + 32 * (8 * i + jj));
+  const __m256i q = _mm256_and_si256(_mm256_srli_epi16(qv, 2 * s), _mm256_set1_epi8(3));
+  if constexpr (!kQ3) return q;
+  const __m256i hv = Load32(blk + 656 + 32 * jj);
+  const int t = 4 * i + s;  // hmask bit, moved to bit 2
+  const __m256i h = t >= 2 ? _mm256_srli_epi16(hv, t - 2) : _mm256_slli_epi16(hv, 2 - t);
+  return _mm256_or_si256(q, _mm256_and_si256(h, _mm256_set1_epi8(4)));
+}
+
+template <int NC, bool kQ3>
+void TileLowBitK(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                 const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kGroupBlock = kQ3 ? kQ3KGroupBlock : kQ2KGroupBlock;
+  __m256 acc[NC];
+  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+  __m256i scale[16];
+  __m256 corr_w[16];  // Q3_K: the scale; Q2_K: the minimum (per row lane, as f32)
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kGroupBlock;
+    PrefetchAhead<NC, kGroupBlock>(blk);
+    for (int g = 0; g < 16; ++g) {
+      if constexpr (kQ3) {
+        scale[g] = RowScalesI16(blk + 16 + 8 * g);
+        corr_w[g] = _mm256_cvtepi32_ps(_mm256_srai_epi32(scale[g], 16));
+      } else {
+        const __m256i v = _mm256_cvtepu8_epi32(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 32 + 8 * g)));
+        const __m256i sc = _mm256_and_si256(v, _mm256_set1_epi32(15));
+        scale[g] = _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16));
+        corr_w[g] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4));
+      }
+    }
+    const int8_t* qa[NC];
+    __m256i s32[NC];
+    for (int c = 0; c < NC; ++c) {
+      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      s32[c] = _mm256_setzero_si256();
+    }
+    // Unrolled so that the shift counts are immediates.
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; ++i) {
+#pragma GCC unroll 4
+      for (int s = 0; s < 4; ++s) {
+        for (int half = 0; half < 2; ++half) {
+          __m256i s16[NC];
+          for (int c = 0; c < NC; ++c) s16[c] = _mm256_setzero_si256();
+          for (int jj = 4 * half; jj < 4 * half + 4; ++jj) {
+            const __m256i u = LowBitCodes<kQ3>(blk, i, s, jj);
+            for (int c = 0; c < NC; ++c) {
+              s16[c] = _mm256_add_epi16(
+                  s16[c], _mm256_maddubs_epi16(u, Broadcast4(qa[c] + 128 * i + 32 * s + 4 * jj)));
+              KeepInRegister(s16[c]);
+            }
+          }
+          const __m256i& sc = scale[8 * i + 2 * s + half];
+          for (int c = 0; c < NC; ++c)
+            s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(s16[c], sc));
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
+      __m256 part[4];  // independent chains of exact integers
+      for (int g = 0; g < 4; ++g) part[g] = _mm256_mul_ps(corr_w[g], _mm256_set1_ps(in.sums16[g]));
+      for (int g = 4; g < 16; ++g)
+        part[g % 4] = _mm256_fmadd_ps(corr_w[g], _mm256_set1_ps(in.sums16[g]), part[g % 4]);
+      const __m256 corr =
+          _mm256_add_ps(_mm256_add_ps(part[0], part[1]), _mm256_add_ps(part[2], part[3]));
+      const __m256 da = _mm256_set1_ps(in.d);
+      if constexpr (kQ3) {
+        const __m256i total =
+            _mm256_sub_epi32(s32[c], _mm256_slli_epi32(_mm256_cvttps_epi32(corr), 2));
+        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(total), acc[c]);
+      } else {
+        const __m256 dmin =
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
+        acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), corr, acc[c]);
+      }
+    }
+  }
+  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
+}
+
 // Q5_K: the Q4_K tile with each quant vector's fifth bits OR-ed in (FifthBits). Codes reach
 // 31, so each sub-block's int16 sums cover four vectors (4 x 2 x 31 x 127 < 2^15) and are
 // scaled twice per sub-block.
@@ -569,6 +663,12 @@ void FillAvx2PackedKernels(KernelTable* t) {
       GemmPacked<TileIQ4_NL<1>, TileIQ4_NL<2>, TileIQ4_NL<3>, TileIQ4_NL<4>, 32, kQ4GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kIQ4_XS)] =
       GemmPacked<TileIQ4_XS<1>, TileIQ4_XS<2>, TileIQ4_XS<3>, TileIQ4_XS<4>, 256, kIQ4XSGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ2_K)] =
+      GemmPacked<TileLowBitK<1, false>, TileLowBitK<2, false>, TileLowBitK<3, false>,
+                 TileLowBitK<4, false>, 256, kQ2KGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ3_K)] =
+      GemmPacked<TileLowBitK<1, true>, TileLowBitK<2, true>, TileLowBitK<3, true>,
+                 TileLowBitK<4, true>, 256, kQ3KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ5_K)] =

@@ -57,6 +57,12 @@ BENCHMARK_CAPTURE(BM_MatMul, Q4_0_packed, DType::kQ4_0, true)
 BENCHMARK_CAPTURE(BM_MatMul, Q5_0_packed, DType::kQ5_0, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q4_1_packed, DType::kQ4_1, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, Q5_1_packed, DType::kQ5_1, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
 BENCHMARK_CAPTURE(BM_MatMul, Q8_0_rows, DType::kQ8_0, false)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
@@ -101,9 +107,7 @@ BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)
   BENCHMARK_CAPTURE(BM_MatMul, T##_rows, DType::k##T, false) \
       ->Args({1, 1536, 1536, 1})                             \
       ->Args({64, 1536, 1536, 1})
-POCKET_ROWS_BENCH(Q4_1);
 POCKET_ROWS_BENCH(Q5_0);
-POCKET_ROWS_BENCH(Q5_1);
 POCKET_ROWS_BENCH(Q5_K);
 POCKET_ROWS_BENCH(MXFP4);
 #undef POCKET_ROWS_BENCH

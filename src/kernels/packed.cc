@@ -24,8 +24,14 @@ bool PackFormatOf(DType type, PackFormat* f) {
     case DType::kQ4_0:
       *f = {32, 18, 18};
       return true;
+    case DType::kQ4_1:
+      *f = {32, 20, 20};
+      return true;
     case DType::kQ5_0:
       *f = {32, 22, 22};
+      return true;
+    case DType::kQ5_1:
+      *f = {32, 24, 24};
       return true;
     case DType::kIQ4_NL:
       *f = {32, 18, 18};
@@ -205,22 +211,27 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
           q[r] = x->qs;
         }
         InterleaveQuants(q, 128, out + 80);
-      } else if (type == DType::kQ5_0) {
-        // d[8] (f16), the low nibbles as Q4_0, then per 4-byte chunk j one byte per row with
-        // the fifth bits of its eight elements: 4j..4j+3 (low nibble), 16+4j.. (high).
+      } else if (type == DType::kQ4_1 || type == DType::kQ5_0 || type == DType::kQ5_1) {
+        // d[8] (f16), for Q4_1/Q5_1 m[8] (f16), the low nibbles as Q4_0, then for Q5_0/Q5_1
+        // per 4-byte chunk j one byte per row with the fifth bits of its eight elements:
+        // 4j..4j+3 (low nibble), 16+4j.. (high).
+        const bool has_min = type != DType::kQ5_0, fifth = type != DType::kQ4_1;
+        const int header = has_min ? 32 : 16;
         const uint8_t* q[kPackRows];
         for (int r = 0; r < kPackRows; ++r) {
-          const auto* x = reinterpret_cast<const quant::BlockQ5_0*>(blk[r]);
-          std::memcpy(out + 2 * r, &x->d, 2);
-          q[r] = x->qs;
-          uint32_t qh;
-          std::memcpy(&qh, x->qh, 4);
+          std::memcpy(out + 2 * r, blk[r], 2);
+          if (has_min) std::memcpy(out + 16 + 2 * r, blk[r] + 2, 2);
+          const uint8_t* qh = blk[r] + (has_min ? 4 : 2);
+          q[r] = fifth ? qh + 4 : qh;
+          if (!fifth) continue;
+          uint32_t bits;
+          std::memcpy(&bits, qh, 4);
           for (int j = 0; j < 4; ++j) {
-            out[144 + 8 * j + r] =
-                static_cast<uint8_t>(((qh >> (4 * j)) & 15) | ((qh >> (16 + 4 * j)) & 15) << 4);
+            out[header + 128 + 8 * j + r] =
+                static_cast<uint8_t>(((bits >> (4 * j)) & 15) | ((bits >> (16 + 4 * j)) & 15) << 4);
           }
         }
-        InterleaveQuants(q, 16, out + 16);
+        InterleaveQuants(q, 16, out + header);
       } else {
         // d[8] (f16), quants.
         const uint8_t* q[kPackRows];
@@ -237,7 +248,9 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
 uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
   switch (weight_type) {
     case DType::kQ4_0:
+    case DType::kQ4_1:
     case DType::kQ5_0:
+    case DType::kQ5_1:
     case DType::kIQ4_NL:
     case DType::kQ8_0:
       return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);

@@ -10,6 +10,8 @@
 //   Q5_0 (176 bytes, as the original): d[8] f16, the low nibbles as Q4_0 (4 x 32 bytes),
 //     then 4 x 8 bytes of fifth bits: byte r of chunk j holds the bits of row r's elements
 //     4j..4j+3 (low half) and 16+4j..19+4j (high half), in element order.
+//   Q4_1 (160 bytes) and Q5_1 (192 bytes), as the originals: d[8] then m[8] (f16), then the
+//     quants as Q4_0 / Q5_0.
 //   IQ4_NL (144 bytes, as the original): laid out as Q4_0; the nibbles index kIQ4NLValues.
 //   Q8_0 (272 bytes, as the original): d[8] f16, then 8 x 32 quant bytes.
 //   Q2_K (672 bytes per 256-element group-block, as the original): d[8], dmin[8] f16, the

@@ -243,6 +243,10 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
     if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
     }
+    if (t == DType::kQ4_1 || t == DType::kQ5_1) {  // every code at its largest, one block per row
+      const size_t q0 = 4, bytes = t == DType::kQ4_1 ? 16 : 20;
+      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + q0, 0xFF, bytes);
+    }
     ASSERT_TRUE(CanPack(K(), t, rows, cols));
     const uint64_t prb = PackedRowBytes(t, cols);
     std::vector<uint8_t> packed(prb * rows);
@@ -331,11 +335,11 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   EXPECT_TRUE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w1.data(), 0, 16, 256).packed);
   EXPECT_FALSE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w2.data(), 0, 16, 256).packed);
   // Types and shapes without a packed layout are left out.
-  const std::vector<uint8_t> f = MakeWeights(DType::kQ4_1, 8, 256, 1);
+  const std::vector<uint8_t> f = MakeWeights(DType::kMXFP4, 8, 256, 1);
   const std::vector<uint8_t> odd = MakeWeights(DType::kQ4_0, 12, 256, 1);
   EXPECT_EQ(
       PackedWeights::Build(
-          K(), {{DType::kQ4_1, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
+          K(), {{DType::kMXFP4, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
           ->count(),
       0u);
 }

@@ -257,23 +257,32 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
       });
 }
 
-// Q5_0: per output and block, the exact integer sum of the 5-bit codes times the quants,
-// minus 16 · Σa, then acc = fma(d_w · d_a, sum, acc).
-void GemmPackedQ5_0(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                    const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+// Q5_0 / Q4_1 / Q5_1: per output and block, the exact integer sum of the 4- or 5-bit codes
+// times the quants; then Q5_0: acc = fma(d_w · d_a, sum - 16 · Σa, acc); Q4_1 / Q5_1:
+// acc = fma(d_w · d_a, sum, acc) and acc = fma(m_w · d_a, Σa, acc).
+template <bool kFifth, bool kMin>
+void GemmPackedNibbles(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
+                       uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
+                       float* out, int64_t ldo) {
+  constexpr int kHeader = kMin ? 32 : 16;
+  constexpr int kGroupBlock = kHeader + 128 + (kFifth ? 32 : 0);
   ForPackedBlocks<BlockQ8_0, ActBlockInfo>(
-      n / 32, kPackRows * 22, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      n / 32, kGroupBlock, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
       [](const uint8_t* blk, const BlockQ8_0& ya, const ActBlockInfo& in, float* acc) {
-        const uint8_t* q = blk + 2 * kPackRows;
+        const uint8_t* q = blk + kHeader;
         for (int r = 0; r < kPackRows; ++r) {
           int32_t sum = 0;
           for (int i = 0; i < 16; ++i) {
-            const int v = PackedByte(q, r, i), h = blk[144 + 8 * (i / 4) + r];
+            const int v = PackedByte(q, r, i);
+            const int h = kFifth ? blk[kHeader + 128 + 8 * (i / 4) + r] : 0;
             sum += ((v & 15) | ((h >> (i % 4)) & 1) << 4) * ya.qs[i] +
                    ((v >> 4) | ((h >> (4 + i % 4)) & 1) << 4) * ya.qs[16 + i];
           }
-          sum -= 16 * in.sum;
+          if constexpr (!kMin) sum -= 16 * in.sum;
           acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sum), acc[r]);
+          if constexpr (kMin) {
+            acc[r] = std::fma(F16At(blk + 16 + 2 * r) * in.d, static_cast<float>(in.sum), acc[r]);
+          }
         }
       });
 }
@@ -496,7 +505,9 @@ void FillScalarKernels(KernelTable* t) {
   t->vec_dot[Id(DType::kIQ4_XS)] = VecDotK<DType::kIQ4_XS>;
   t->gemm_packed[Id(DType::kQ8_0)] = GemmPacked<false>;
   t->gemm_packed[Id(DType::kQ4_0)] = GemmPacked<true>;
-  t->gemm_packed[Id(DType::kQ5_0)] = GemmPackedQ5_0;
+  t->gemm_packed[Id(DType::kQ4_1)] = GemmPackedNibbles<false, true>;
+  t->gemm_packed[Id(DType::kQ5_0)] = GemmPackedNibbles<true, false>;
+  t->gemm_packed[Id(DType::kQ5_1)] = GemmPackedNibbles<true, true>;
   t->gemm_packed[Id(DType::kIQ4_NL)] = GemmPackedIQ4NL;
   t->gemm_packed[Id(DType::kIQ4_XS)] = GemmPackedIQ4XS;
   t->gemm_packed[Id(DType::kQ2_K)] = GemmPackedQ2K;

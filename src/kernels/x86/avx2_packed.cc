@@ -17,7 +17,6 @@ using quant::BlockQ8_0;
 using quant::BlockQ8_K;
 
 constexpr int kQ4GroupBlock = 144;      // 8 f16 scales + 8 rows x 16 quant bytes
-constexpr int kQ5GroupBlock = 176;      // 8 f16 scales + 8 rows x 16 nibble bytes + 32 bit bytes
 constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
 constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
 constexpr int kQ2KGroupBlock = 672;     // d, dmin, scale/min bytes, 8 rows x 64 quant bytes
@@ -132,19 +131,23 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
-// Q5_0: the Q4_0 nibbles with their fifth bits OR-ed in (one byte per row and chunk, spread
-// to the chunk's 32 lanes by a shuffle and two bit tests). Codes reach 31, so the int16 sums
-// are widened every two chunks (4 maddubs x 2 x 31 x 127 < 2^15).
-template <int NC>
-void TileQ5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+// Q5_0 / Q4_1 / Q5_1: Q4_0's nibbles, with the fifth bits OR-ed in (FifthBits) for the Q5
+// types; no -8 offset. Q5 codes reach 31, so their int16 sums are widened every two chunks
+// (4 maddubs x 2 x 31 x 127 < 2^15), Q4_1's once per block as Q4_0's. Q5_0 subtracts 16 · Σa;
+// Q4_1 / Q5_1 add their minimum times Σa in a second FMA.
+template <int NC, bool kFifth, bool kMin>
+void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                 const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kHeader = kMin ? 32 : 16;
+  constexpr int kGroupBlock = kHeader + 128 + (kFifth ? 32 : 0);
+  constexpr int kWidenEvery = kFifth ? 2 : 4;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wg + b * kQ5GroupBlock;
-    PrefetchAhead<NC, kQ5GroupBlock>(blk);
+    const uint8_t* blk = wg + b * kGroupBlock;
+    PrefetchAhead<NC, kGroupBlock>(blk);
     const int8_t* qa[NC];
     __m256i s16[NC], s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -152,18 +155,22 @@ void TileQ5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       s16[c] = s32[c] = _mm256_setzero_si256();
     }
     for (int j = 0; j < 4; ++j) {
-      const __m256i raw = Load32(blk + 16 + 32 * j);
-      __m256i h_lo, h_hi;
-      FifthBits(blk + 144 + 8 * j, &h_lo, &h_hi);
-      const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, m4), h_lo);
-      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), h_hi);
+      const __m256i raw = Load32(blk + kHeader + 32 * j);
+      __m256i lo = _mm256_and_si256(raw, m4);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+      if constexpr (kFifth) {
+        __m256i h_lo, h_hi;
+        FifthBits(blk + kHeader + 128 + 8 * j, &h_lo, &h_hi);
+        lo = _mm256_or_si256(lo, h_lo);
+        hi = _mm256_or_si256(hi, h_hi);
+      }
       for (int c = 0; c < NC; ++c) {
         const __m256i p =
             _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 4 * j)),
                              _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 16 + 4 * j)));
         s16[c] = _mm256_add_epi16(s16[c], p);
         KeepInRegister(s16[c]);
-        if (j % 2 == 1) {
+        if (j % kWidenEvery == kWidenEvery - 1) {
           s32[c] = _mm256_add_epi32(s32[c], _mm256_madd_epi16(s16[c], ones));
           s16[c] = _mm256_setzero_si256();
         }
@@ -172,9 +179,17 @@ void TileQ5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c)[b];
-      const __m256i total = _mm256_sub_epi32(s32[c], _mm256_set1_epi32(16 * in.sum));
-      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(total),
-                               acc[c]);
+      const __m256 da = _mm256_set1_ps(in.d);
+      if constexpr (kMin) {
+        const __m256 mw =
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
+        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
+        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps(static_cast<float>(in.sum)),
+                                 acc[c]);
+      } else {
+        const __m256i total = _mm256_sub_epi32(s32[c], _mm256_set1_epi32(16 * in.sum));
+        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(total), acc[c]);
+      }
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
@@ -657,8 +672,15 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
 void FillAvx2PackedKernels(KernelTable* t) {
   t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
       GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ4_1)] =
+      GemmPacked<TileNibbles<1, false, true>, TileNibbles<2, false, true>,
+                 TileNibbles<3, false, true>, TileNibbles<4, false, true>, 32, 160>;
   t->gemm_packed[static_cast<int>(DType::kQ5_0)] =
-      GemmPacked<TileQ5_0<1>, TileQ5_0<2>, TileQ5_0<3>, TileQ5_0<4>, 32, kQ5GroupBlock>;
+      GemmPacked<TileNibbles<1, true, false>, TileNibbles<2, true, false>,
+                 TileNibbles<3, true, false>, TileNibbles<4, true, false>, 32, 176>;
+  t->gemm_packed[static_cast<int>(DType::kQ5_1)] =
+      GemmPacked<TileNibbles<1, true, true>, TileNibbles<2, true, true>, TileNibbles<3, true, true>,
+                 TileNibbles<4, true, true>, 32, 192>;
   t->gemm_packed[static_cast<int>(DType::kIQ4_NL)] =
       GemmPacked<TileIQ4_NL<1>, TileIQ4_NL<2>, TileIQ4_NL<3>, TileIQ4_NL<4>, 32, kQ4GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kIQ4_XS)] =

@@ -86,6 +86,9 @@ BENCHMARK_CAPTURE(BM_MatMul, Q5_K_packed, DType::kQ5_K, true)
 BENCHMARK_CAPTURE(BM_MatMul, IQ4_NL_packed, DType::kIQ4_NL, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
+BENCHMARK_CAPTURE(BM_MatMul, MXFP4_packed, DType::kMXFP4, true)
+    ->Args({1, 1536, 1536, 1})
+    ->Args({64, 1536, 1536, 1});
 BENCHMARK_CAPTURE(BM_MatMul, IQ4_XS_packed, DType::kIQ4_XS, true)
     ->Args({1, 1536, 1536, 1})
     ->Args({64, 1536, 1536, 1});
@@ -109,7 +112,6 @@ BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)
       ->Args({64, 1536, 1536, 1})
 POCKET_ROWS_BENCH(Q5_0);
 POCKET_ROWS_BENCH(Q5_K);
-POCKET_ROWS_BENCH(MXFP4);
 #undef POCKET_ROWS_BENCH
 
 // The encoders' attention: scores of `rows` queries over 2394 keys (head size 64), then the

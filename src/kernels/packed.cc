@@ -36,6 +36,9 @@ bool PackFormatOf(DType type, PackFormat* f) {
     case DType::kIQ4_NL:
       *f = {32, 18, 18};
       return true;
+    case DType::kMXFP4:
+      *f = {32, 17, 17};
+      return true;
     case DType::kIQ4_XS:
       *f = {256, 136, 138};  // scales unpacked to bytes
       return true;
@@ -232,6 +235,14 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
           }
         }
         InterleaveQuants(q, 16, out + header);
+      } else if (type == DType::kMXFP4) {
+        // e[8] (E8M0 bytes), quants.
+        const uint8_t* q[kPackRows];
+        for (int r = 0; r < kPackRows; ++r) {
+          out[r] = blk[r][0];
+          q[r] = blk[r] + 1;
+        }
+        InterleaveQuants(q, 16, out + kPackRows);
       } else {
         // d[8] (f16), quants.
         const uint8_t* q[kPackRows];
@@ -252,6 +263,7 @@ uint64_t ActivationInfoBytes(DType weight_type, int64_t cols) {
     case DType::kQ5_0:
     case DType::kQ5_1:
     case DType::kIQ4_NL:
+    case DType::kMXFP4:
     case DType::kQ8_0:
       return static_cast<uint64_t>(cols / 32) * sizeof(ActBlockInfo);
     case DType::kIQ4_XS:

@@ -13,6 +13,8 @@
 //   Q4_1 (160 bytes) and Q5_1 (192 bytes), as the originals: d[8] then m[8] (f16), then the
 //     quants as Q4_0 / Q5_0.
 //   IQ4_NL (144 bytes, as the original): laid out as Q4_0; the nibbles index kIQ4NLValues.
+//   MXFP4 (136 bytes, as the original): e[8] E8M0 scale bytes, then the nibbles as Q4_0's,
+//     indexing kMXFP4Values.
 //   Q8_0 (272 bytes, as the original): d[8] f16, then 8 x 32 quant bytes.
 //   Q2_K (672 bytes per 256-element group-block, as the original): d[8], dmin[8] f16, the
 //     scale (low nibble) / min (high nibble) bytes as [16 sub-blocks][8 rows], then 16 x 32

@@ -240,6 +240,12 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
     if (t == DType::kQ2_K) {  // largest scales, minimums and codes in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb, 0xFF, 80);
     }
+    if (t == DType::kMXFP4) {  // subnormal (e 0, 1) and large (e 200) scales, code -12
+      for (int64_t r = 0; r < rows; r += 3) {
+        for (int b = 0; b < 3; ++b) w[r * rb + 17 * b] = static_cast<uint8_t>(b < 2 ? b : 200);
+        std::memset(w.data() + r * rb + 1, 0xFF, 16);
+      }
+    }
     if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
       for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
     }
@@ -335,11 +341,11 @@ TEST_P(IsaTest, MatMulUsesPackedViewsOnlyWhereAligned) {
   EXPECT_TRUE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w1.data(), 0, 16, 256).packed);
   EXPECT_FALSE(PackedWeights::View(budget.get(), K(), DType::kQ8_0, w2.data(), 0, 16, 256).packed);
   // Types and shapes without a packed layout are left out.
-  const std::vector<uint8_t> f = MakeWeights(DType::kMXFP4, 8, 256, 1);
+  const std::vector<uint8_t> f = MakeWeights(DType::kQ8_1, 8, 256, 1);  // an activation format
   const std::vector<uint8_t> odd = MakeWeights(DType::kQ4_0, 12, 256, 1);
   EXPECT_EQ(
       PackedWeights::Build(
-          K(), {{DType::kMXFP4, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
+          K(), {{DType::kQ8_1, f.data(), 8, 256}, {DType::kQ4_0, odd.data(), 12, 256}}, nullptr)
           ->count(),
       0u);
 }

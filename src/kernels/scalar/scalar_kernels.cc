@@ -287,21 +287,26 @@ void GemmPackedNibbles(int64_t n, const uint8_t* w, int n_groups, const uint8_t*
       });
 }
 
-// IQ4_NL: as Q4_0 with the nibbles mapped through kIQ4NLValues (no offset).
-void GemmPackedIQ4NL(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                     const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+// IQ4_NL / MXFP4: as Q4_0 with the nibbles mapped through the codebook (no offset); the
+// scales are f16 (IQ4_NL, d[8]) or E8M0 bytes (MXFP4, e[8]).
+template <bool kMXFP4>
+void GemmPackedCodebook(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a,
+                        uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int nc,
+                        float* out, int64_t ldo) {
+  constexpr int kHeader = kMXFP4 ? 8 : 16;
   ForPackedBlocks<BlockQ8_0, ActBlockInfo>(
-      n / 32, kPackRows * 18, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      n / 32, kHeader + 128, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
       [](const uint8_t* blk, const BlockQ8_0& ya, const ActBlockInfo& in, float* acc) {
-        const uint8_t* q = blk + 2 * kPackRows;
+        const int8_t* values = kMXFP4 ? quant::kMXFP4Values : quant::kIQ4NLValues;
+        const uint8_t* q = blk + kHeader;
         for (int r = 0; r < kPackRows; ++r) {
           int32_t sum = 0;
           for (int i = 0; i < 16; ++i) {
             const int v = PackedByte(q, r, i);
-            sum += quant::kIQ4NLValues[v & 15] * ya.qs[i] +
-                   quant::kIQ4NLValues[v >> 4] * ya.qs[16 + i];
+            sum += values[v & 15] * ya.qs[i] + values[v >> 4] * ya.qs[16 + i];
           }
-          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sum), acc[r]);
+          const float dw = kMXFP4 ? E8M0ToF32Half(blk[r]) : F16At(blk + 2 * r);
+          acc[r] = std::fma(dw * in.d, static_cast<float>(sum), acc[r]);
         }
       });
 }
@@ -508,7 +513,8 @@ void FillScalarKernels(KernelTable* t) {
   t->gemm_packed[Id(DType::kQ4_1)] = GemmPackedNibbles<false, true>;
   t->gemm_packed[Id(DType::kQ5_0)] = GemmPackedNibbles<true, false>;
   t->gemm_packed[Id(DType::kQ5_1)] = GemmPackedNibbles<true, true>;
-  t->gemm_packed[Id(DType::kIQ4_NL)] = GemmPackedIQ4NL;
+  t->gemm_packed[Id(DType::kIQ4_NL)] = GemmPackedCodebook<false>;
+  t->gemm_packed[Id(DType::kMXFP4)] = GemmPackedCodebook<true>;
   t->gemm_packed[Id(DType::kIQ4_XS)] = GemmPackedIQ4XS;
   t->gemm_packed[Id(DType::kQ2_K)] = GemmPackedQ2K;
   t->gemm_packed[Id(DType::kQ3_K)] = GemmPackedQ3K;

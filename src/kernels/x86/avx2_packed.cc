@@ -195,24 +195,39 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
-// The 16 IQ4 values in both 128-bit lanes, for pshufb.
-inline __m256i IQ4Table() {
-  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4NLValues));
+// A 16-value codebook in both 128-bit lanes, for pshufb.
+inline __m256i Table16(const int8_t* values) {
+  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(values));
   return _mm256_set_m128i(t, t);
 }
+inline __m256i IQ4Table() { return Table16(quant::kIQ4NLValues); }
 
-// IQ4 quants: the Q4_0 nibbles mapped through the table to signed bytes, then the Q8_0 sign
-// trick. A pair of products reaches 2 x 127 x 127, so each maddubs is widened on its own.
-template <int NC>
-void TileIQ4_NL(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F), table = IQ4Table();
+// The eight rows' MXFP4 scales (E8M0 bytes at p) as f32, exactly as E8M0ToF32Half: 2^(e-128),
+// i.e. bits (e - 1) << 23, and the subnormals 0x00200000 << e for e < 2.
+inline __m256 E8M0HalfScales(const uint8_t* p) {
+  const __m256i e = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+  const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+  const __m256i is_normal = _mm256_cmpgt_epi32(e, _mm256_set1_epi32(1));
+  return _mm256_castsi256_ps(_mm256_blendv_epi8(subnormal, normal, is_normal));
+}
+
+// IQ4_NL / MXFP4: the Q4_0 nibbles mapped through the codebook to signed bytes, then the
+// Q8_0 sign trick. A pair of products reaches 2 x 127 x 127, so each maddubs is widened on its
+// own. IQ4_NL's scales are f16 (d[8]: 144-byte group-blocks), MXFP4's E8M0 bytes (e[8]: 136).
+template <int NC, bool kMXFP4>
+void TileCodebook(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                  const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kHeader = kMXFP4 ? 8 : 16;
+  constexpr int kGroupBlock = kHeader + 128;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i table = Table16(kMXFP4 ? quant::kMXFP4Values : quant::kIQ4NLValues);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wg + b * kQ4GroupBlock;
-    PrefetchAhead<NC, kQ4GroupBlock>(blk);
+    const uint8_t* blk = wg + b * kGroupBlock;
+    PrefetchAhead<NC, kGroupBlock>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -220,7 +235,7 @@ void TileIQ4_NL(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
       s32[c] = _mm256_setzero_si256();
     }
     for (int j = 0; j < 4; ++j) {
-      const __m256i raw = Load32(blk + 16 + 32 * j);
+      const __m256i raw = Load32(blk + kHeader + 32 * j);
       const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(raw, m4));
       const __m256i hi =
           _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
@@ -235,7 +250,9 @@ void TileIQ4_NL(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
         KeepInRegister(s32[c]);
       }
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const __m256 dw = kMXFP4
+                          ? E8M0HalfScales(blk)
+                          : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       acc[c] = _mm256_fmadd_ps(
           _mm256_mul_ps(dw, _mm256_set1_ps(InfoOf<ActBlockInfo>(info, info_stride, c)[b].d)),
@@ -682,7 +699,11 @@ void FillAvx2PackedKernels(KernelTable* t) {
       GemmPacked<TileNibbles<1, true, true>, TileNibbles<2, true, true>, TileNibbles<3, true, true>,
                  TileNibbles<4, true, true>, 32, 192>;
   t->gemm_packed[static_cast<int>(DType::kIQ4_NL)] =
-      GemmPacked<TileIQ4_NL<1>, TileIQ4_NL<2>, TileIQ4_NL<3>, TileIQ4_NL<4>, 32, kQ4GroupBlock>;
+      GemmPacked<TileCodebook<1, false>, TileCodebook<2, false>, TileCodebook<3, false>,
+                 TileCodebook<4, false>, 32, 144>;
+  t->gemm_packed[static_cast<int>(DType::kMXFP4)] =
+      GemmPacked<TileCodebook<1, true>, TileCodebook<2, true>, TileCodebook<3, true>,
+                 TileCodebook<4, true>, 32, 136>;
   t->gemm_packed[static_cast<int>(DType::kIQ4_XS)] =
       GemmPacked<TileIQ4_XS<1>, TileIQ4_XS<2>, TileIQ4_XS<3>, TileIQ4_XS<4>, 256, kIQ4XSGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ2_K)] =

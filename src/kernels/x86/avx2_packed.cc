@@ -74,7 +74,7 @@ inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_
   return reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
 }
 
-// The fifth bits of one quant vector (Q5_0, Q5_K): eight bytes at p, byte r holding row r's
+// The fifth bits of one quant vector (Q5_0, Q5_1, Q5_K): eight bytes at p, byte r holding row r's
 // bits for its four low-nibble elements (bits 0..3) and four high-nibble ones (bits 4..7).
 // Spread to the vector's 32 lanes (lane 4r + k) and tested: 0x10 where the bit is set.
 inline void FifthBits(const uint8_t* p, __m256i* lo, __m256i* hi) {
@@ -90,57 +90,18 @@ inline void FifthBits(const uint8_t* p, __m256i* lo, __m256i* hi) {
   *hi = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_hi), bit_hi), b4);
 }
 
-// Eight weight rows (one packed group) x NC activation rows.
-template <int NC>
-void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[NC];
-  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wg + b * kQ4GroupBlock;
-    PrefetchAhead<NC, kQ4GroupBlock>(blk);
-    const int8_t* qa[NC];
-    __m256i s16[NC];  // |sum| <= 8 maddubs x 2 x 15 x 127 = 30480: no int16 overflow
-    for (int c = 0; c < NC; ++c) {
-      qa[c] = QuantsOf(a, a_stride, c, b);
-      s16[c] = _mm256_setzero_si256();
-    }
-    for (int j = 0; j < 4; ++j) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * j));
-      const __m256i lo = _mm256_and_si256(raw, m4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-      for (int c = 0; c < NC; ++c) {
-        const __m256i p =
-            _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 4 * j)),
-                             _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 16 + 4 * j)));
-        s16[c] = _mm256_add_epi16(s16[c], p);
-        KeepInRegister(s16[c]);
-      }
-    }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-    for (int c = 0; c < NC; ++c) {
-      const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c)[b];
-      const __m256i s32 =
-          _mm256_sub_epi32(_mm256_madd_epi16(s16[c], ones), _mm256_set1_epi32(8 * in.sum));
-      acc[c] =
-          _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(s32), acc[c]);
-    }
-  }
-  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
-}
-
-// Q5_0 / Q4_1 / Q5_1: Q4_0's nibbles, with the fifth bits OR-ed in (FifthBits) for the Q5
-// types; no -8 offset. Q5 codes reach 31, so their int16 sums are widened every two chunks
-// (4 maddubs x 2 x 31 x 127 < 2^15), Q4_1's once per block as Q4_0's. Q5_0 subtracts 16 · Σa;
-// Q4_1 / Q5_1 add their minimum times Σa in a second FMA.
+// Eight weight rows (one packed group) x NC activation rows, for the nibble formats: Q4_0,
+// and Q5_0 / Q4_1 / Q5_1 with the fifth bits OR-ed in (FifthBits) and/or a minimum. Sums of
+// 4-bit codes stay in int16 for the whole block (8 maddubs x 2 x 15 x 127 < 2^15), of 5-bit
+// codes for two chunks (4 x 2 x 31 x 127). Q4_0 / Q5_0 subtract their offset (8 / 16) · Σa
+// from the integer sum; Q4_1 / Q5_1 add their minimum times Σa in a second FMA.
 template <int NC, bool kFifth, bool kMin>
 void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
                  const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
   constexpr int kHeader = kMin ? 32 : 16;
   constexpr int kGroupBlock = kHeader + 128 + (kFifth ? 32 : 0);
   constexpr int kWidenEvery = kFifth ? 2 : 4;
+  constexpr int kOffset = kFifth ? 16 : 8;  // codes are value + kOffset when there is no min
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NC];
@@ -187,7 +148,7 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
         acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps(static_cast<float>(in.sum)),
                                  acc[c]);
       } else {
-        const __m256i total = _mm256_sub_epi32(s32[c], _mm256_set1_epi32(16 * in.sum));
+        const __m256i total = _mm256_sub_epi32(s32[c], _mm256_set1_epi32(kOffset * in.sum));
         acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(total), acc[c]);
       }
     }
@@ -200,7 +161,6 @@ inline __m256i Table16(const int8_t* values) {
   const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(values));
   return _mm256_set_m128i(t, t);
 }
-inline __m256i IQ4Table() { return Table16(quant::kIQ4NLValues); }
 
 // The eight rows' MXFP4 scales (E8M0 bytes at p) as f32, exactly as E8M0ToF32Half: 2^(e-128),
 // i.e. bits (e - 1) << 23, and the subnormals 0x00200000 << e for e < 2.
@@ -277,7 +237,7 @@ inline __m256i RowScalesI16(const uint8_t* p) {
 template <int NC>
 void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
                 const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F), table = IQ4Table();
+  const __m256i m4 = _mm256_set1_epi8(0x0F), table = Table16(quant::kIQ4NLValues);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -346,68 +306,6 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       acc[c] = _mm256_fmadd_ps(
           _mm256_mul_ps(dw, _mm256_set1_ps(InfoOf<ActBlockInfo>(info, info_stride, c)[b].d)),
           _mm256_cvtepi32_ps(s32[c]), acc[c]);
-    }
-  }
-  for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
-}
-
-// Q4_K: per 256-element super-block, four sub-block pairs of eight 32-byte quant loads; the
-// low nibbles belong to sub-block 2p, the high ones to 2p + 1, each summed in int16 (8 x 2 x
-// 15 x 127 < 2^15) and then scaled by its 6-bit scale in one madd (scale in both int16 halves
-// of a row's lane). Minimums: Σ_s min_s · asum_s as exact small integers in f32.
-template <int NC>
-void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  __m256 acc[NC];
-  for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wg + b * kQ4KGroupBlock;
-    PrefetchAhead<NC, kQ4KGroupBlock>(blk);
-    const int8_t* qa[NC];
-    __m256i s32[NC];
-    for (int c = 0; c < NC; ++c) {
-      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
-      s32[c] = _mm256_setzero_si256();
-    }
-    for (int p = 0; p < 4; ++p) {
-      __m256i slo[NC], shi[NC];
-      for (int c = 0; c < NC; ++c) slo[c] = shi[c] = _mm256_setzero_si256();
-      for (int j = 0; j < 8; ++j) {
-        const __m256i raw =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 160 + 32 * (8 * p + j)));
-        const __m256i lo = _mm256_and_si256(raw, m4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-        for (int c = 0; c < NC; ++c) {
-          slo[c] = _mm256_add_epi16(slo[c],
-                                    _mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 64 * p + 4 * j)));
-          shi[c] = _mm256_add_epi16(
-              shi[c], _mm256_maddubs_epi16(hi, Broadcast4(qa[c] + 64 * p + 32 + 4 * j)));
-          KeepInRegister(slo[c]);
-          KeepInRegister(shi[c]);
-        }
-      }
-      const __m256i sc_lo = PairScale(blk + 32 + 16 * p), sc_hi = PairScale(blk + 40 + 16 * p);
-      for (int c = 0; c < NC; ++c) {
-        s32[c] = _mm256_add_epi32(s32[c], _mm256_add_epi32(_mm256_madd_epi16(slo[c], sc_lo),
-                                                           _mm256_madd_epi16(shi[c], sc_hi)));
-      }
-    }
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-    const __m256 dmin =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
-    for (int c = 0; c < NC; ++c) {
-      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      // Two independent chains (exact integers: the order does not change the result).
-      __m256 part[2];
-      for (int sb = 0; sb < 2; ++sb)
-        part[sb] = _mm256_mul_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]));
-      for (int sb = 2; sb < 8; ++sb)
-        part[sb % 2] = _mm256_fmadd_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]), part[sb % 2]);
-      const __m256 mins = _mm256_add_ps(part[0], part[1]);
-      const __m256 da = _mm256_set1_ps(in.d);
-      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
-      acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), mins, acc[c]);
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
@@ -505,18 +403,23 @@ void TileLowBitK(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
-// Q5_K: the Q4_K tile with each quant vector's fifth bits OR-ed in (FifthBits). Codes reach
-// 31, so each sub-block's int16 sums cover four vectors (4 x 2 x 31 x 127 < 2^15) and are
-// scaled twice per sub-block.
-template <int NC>
-void TileQ5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+// Q4_K / Q5_K: per 256-element super-block, four sub-block pairs of eight 32-byte quant
+// loads; the low nibbles belong to sub-block 2p, the high ones to 2p + 1 (Q5_K ORs in each
+// vector's fifth bits, FifthBits). Each sub-block's products are summed in int16 — over all
+// eight vectors for 4-bit codes (8 x 2 x 15 x 127 < 2^15), four for 5-bit ones (4 x 2 x 31 x
+// 127) — then scaled by its 6-bit scale in one madd (scale in both int16 halves of a row's
+// lane). Minimums: Σ_s min_s · asum_s as exact small integers in f32.
+template <int NC, bool kFifth>
+void TileQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kGroupBlock = kFifth ? kQ5KGroupBlock : kQ4KGroupBlock;
+  constexpr int kRun = kFifth ? 4 : 8;  // quant vectors summed in int16
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wg + b * kQ5KGroupBlock;
-    PrefetchAhead<NC, kQ5KGroupBlock>(blk);
+    const uint8_t* blk = wg + b * kGroupBlock;
+    PrefetchAhead<NC, kGroupBlock>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -525,15 +428,19 @@ void TileQ5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     }
     for (int p = 0; p < 4; ++p) {
       const __m256i sc_lo = PairScale(blk + 32 + 16 * p), sc_hi = PairScale(blk + 40 + 16 * p);
-      for (int j0 = 0; j0 < 8; j0 += 4) {
+      for (int j0 = 0; j0 < 8; j0 += kRun) {
         __m256i slo[NC], shi[NC];
         for (int c = 0; c < NC; ++c) slo[c] = shi[c] = _mm256_setzero_si256();
-        for (int j = j0; j < j0 + 4; ++j) {
+        for (int j = j0; j < j0 + kRun; ++j) {
           const __m256i raw = Load32(blk + 160 + 32 * (8 * p + j));
-          __m256i h_lo, h_hi;
-          FifthBits(blk + 1184 + 8 * (8 * p + j), &h_lo, &h_hi);
-          const __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, m4), h_lo);
-          const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), h_hi);
+          __m256i lo = _mm256_and_si256(raw, m4);
+          __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+          if constexpr (kFifth) {
+            __m256i h_lo, h_hi;
+            FifthBits(blk + 1184 + 8 * (8 * p + j), &h_lo, &h_hi);
+            lo = _mm256_or_si256(lo, h_lo);
+            hi = _mm256_or_si256(hi, h_hi);
+          }
           for (int c = 0; c < NC; ++c) {
             slo[c] = _mm256_add_epi16(slo[c],
                                       _mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 64 * p + 4 * j)));
@@ -554,7 +461,7 @@ void TileQ5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      __m256 part[2];  // as TileQ4_K: two chains of exact integers
+      __m256 part[2];  // two independent chains (exact integers: the order does not matter)
       for (int sb = 0; sb < 2; ++sb)
         part[sb] = _mm256_mul_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]));
       for (int sb = 2; sb < 8; ++sb)
@@ -688,7 +595,8 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
 
 void FillAvx2PackedKernels(KernelTable* t) {
   t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
-      GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
+      GemmPacked<TileNibbles<1, false, false>, TileNibbles<2, false, false>,
+                 TileNibbles<3, false, false>, TileNibbles<4, false, false>, 32, kQ4GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_1)] =
       GemmPacked<TileNibbles<1, false, true>, TileNibbles<2, false, true>,
                  TileNibbles<3, false, true>, TileNibbles<4, false, true>, 32, 160>;
@@ -713,9 +621,11 @@ void FillAvx2PackedKernels(KernelTable* t) {
       GemmPacked<TileLowBitK<1, true>, TileLowBitK<2, true>, TileLowBitK<3, true>,
                  TileLowBitK<4, true>, 256, kQ3KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
-      GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
+      GemmPacked<TileQ4Q5_K<1, false>, TileQ4Q5_K<2, false>, TileQ4Q5_K<3, false>,
+                 TileQ4Q5_K<4, false>, 256, kQ4KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ5_K)] =
-      GemmPacked<TileQ5_K<1>, TileQ5_K<2>, TileQ5_K<3>, TileQ5_K<4>, 256, kQ5KGroupBlock>;
+      GemmPacked<TileQ4Q5_K<1, true>, TileQ4Q5_K<2, true>, TileQ4Q5_K<3, true>, TileQ4Q5_K<4, true>,
+                 256, kQ5KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ6_K)] =
       GemmPacked<TileQ6_K<1>, TileQ6_K<2>, TileQ6_K<3>, TileQ6_K<4>, 256, kQ6KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =

@@ -84,10 +84,11 @@ class PackedWeights {
   using ReleaseFn = std::function<void(const uint8_t* data, uint64_t bytes)>;
 
   // Packs every source the kernels have a layout for, in order, while the packed total stays
-  // within `max_bytes` (0: half the machine's physical memory, so a model larger than RAM
-  // keeps paging from its file instead of pinning anonymous memory); the others are left out
-  // and keep using their mapped rows. Sources sharing an address are packed once.
-  // POCKET_REPACK=0 in the environment turns packing off (for comparisons and debugging).
+  // within `max_bytes` (0: the physical memory less a reserve of an eighth, at least 2 GiB,
+  // so a model larger than RAM keeps paging the rest from its file instead of pinning
+  // anonymous memory); the others are left out and keep using their mapped rows. Sources sharing an
+  // address are packed once. POCKET_REPACK=0 in the environment turns packing off (for comparisons
+  // and debugging).
   static std::unique_ptr<PackedWeights> Build(const KernelTable& k,
                                               const std::vector<Source>& sources, ThreadPool* pool,
                                               const ReleaseFn& release = {},

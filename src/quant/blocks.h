@@ -58,4 +58,17 @@ inline void ScaleMinK4(int j, const uint8_t* q, uint8_t* sc, uint8_t* mn) {
   }
 }
 
+// The k-th signed 6-bit scale of a Q3_K block (12 scale bytes at b), in [-32, 31].
+inline int ScaleQ3K(int k, const uint8_t* b) {
+  const int low4 = k < 8 ? (b[k] & 15) : (b[k - 8] >> 4);
+  const int high2 = (b[8 + (k % 4)] >> (2 * (k / 4))) & 3;
+  return (low4 | (high2 << 4)) - 32;
+}
+
+// The s-th signed sub-block scale (ls - 32, in [-32, 31]) of an IQ4_XS block.
+inline int ScaleIQ4XS(int s, const BlockIQ4XS& x) {
+  const int ls = ((x.scales_l[s / 2] >> (4 * (s % 2))) & 15) | (((x.scales_h >> (2 * s)) & 3) << 4);
+  return ls - 32;
+}
+
 }  // namespace pocket::quant

@@ -141,11 +141,7 @@ void DeqQ3_K(const void* src, float* y, int64_t nb) {
     const float d_all = F16ToF32(x[i].d);
     const uint8_t* b = x[i].scales;
     int8_t scales[16];
-    for (int k = 0; k < 16; ++k) {
-      const int low4 = k < 8 ? (b[k] & 15) : (b[k - 8] >> 4);
-      const int high2 = (b[8 + (k % 4)] >> (2 * (k / 4))) & 3;
-      scales[k] = static_cast<int8_t>((low4 | (high2 << 4)) - 32);
-    }
+    for (int k = 0; k < 16; ++k) scales[k] = static_cast<int8_t>(ScaleQ3K(k, b));
     const uint8_t* q = x[i].qs;
     const uint8_t* hm = x[i].hmask;
     uint8_t m = 1;
@@ -242,9 +238,7 @@ void DeqIQ4XS(const void* src, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d = F16ToF32(x[i].d);
     for (int b = 0; b < 8; ++b, y += 32) {
-      const int ls = ((x[i].scales_l[b / 2] >> (4 * (b % 2))) & 15) |
-                     (((x[i].scales_h >> (2 * b)) & 3) << 4);
-      const float dl = d * static_cast<float>(ls - 32);
+      const float dl = d * static_cast<float>(ScaleIQ4XS(b, x[i]));
       const uint8_t* qs = x[i].qs + 16 * b;
       for (int j = 0; j < 16; ++j) {
         y[j] = dl * static_cast<float>(kIQ4NLValues[qs[j] & 0xF]);

@@ -335,6 +335,22 @@ void GemmPackedIQ4XS(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a
       });
 }
 
+// Row r's sixteen 16-element sub-block sums Σ u·a of a packed Q2_K / Q3_K group-block: the
+// 2-bit quants at q (quant byte x = 32i + b holds elements 128i + 32s + b in bits 2s, 2s + 1)
+// and, for Q3_K, the third bit from the hmask bytes at hm (bit 4i + s of byte b).
+void LowBitSubSums(const uint8_t* q, const uint8_t* hm, int r, const BlockQ8_K& ya, int32_t* sub) {
+  for (int g = 0; g < 16; ++g) sub[g] = 0;
+  for (int x = 0; x < 64; ++x) {
+    const int v = PackedByte(q, r, x), i = x / 32, b = x % 32;
+    const int h = hm != nullptr ? PackedByte(hm, r, b) : 0;
+    for (int s = 0; s < 4; ++s) {
+      const int e = 128 * i + 32 * s + b;
+      const int u = ((v >> (2 * s)) & 3) | ((h >> (4 * i + s)) & 1) << 2;
+      sub[e / 16] += u * ya.qs[e];
+    }
+  }
+}
+
 // Q2_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over 16-element sub-block s
 // (exact integer), mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
 // acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
@@ -343,16 +359,9 @@ void GemmPackedQ2K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
   ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
       n / 256, kPackRows * 84, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
       [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
-        const uint8_t* q = blk + 160;
         for (int r = 0; r < kPackRows; ++r) {
-          int32_t sub[16] = {};
-          for (int x = 0; x < 64; ++x) {  // quant byte x = 32i + b
-            const int v = PackedByte(q, r, x), i = x / 32, b = x % 32;
-            for (int s = 0; s < 4; ++s) {
-              const int e = 128 * i + 32 * s + b;
-              sub[e / 16] += ((v >> (2 * s)) & 3) * ya.qs[e];
-            }
-          }
+          int32_t sub[16];
+          LowBitSubSums(blk + 160, nullptr, r, ya, sub);
           int32_t sumi = 0;
           float mins = 0.0f;
           for (int g = 0; g < 16; ++g) {
@@ -374,19 +383,9 @@ void GemmPackedQ3K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
   ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
       n / 256, kPackRows * 114, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
       [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
-        const uint8_t* q = blk + 144;
-        const uint8_t* hm = blk + 656;
         for (int r = 0; r < kPackRows; ++r) {
-          int32_t sub[16] = {};
-          for (int x = 0; x < 64; ++x) {
-            const int v = PackedByte(q, r, x), i = x / 32, b = x % 32;
-            const int h = PackedByte(hm, r, b);
-            for (int s = 0; s < 4; ++s) {
-              const int e = 128 * i + 32 * s + b;
-              const int u = ((v >> (2 * s)) & 3) | ((h >> (4 * i + s)) & 1) << 2;
-              sub[e / 16] += u * ya.qs[e];
-            }
-          }
+          int32_t sub[16];
+          LowBitSubSums(blk + 144, blk + 656, r, ya, sub);
           int32_t sumi = 0, corr = 0;
           for (int g = 0; g < 16; ++g) {
             const int sc = static_cast<int8_t>(blk[16 + 8 * g + r]);
@@ -398,13 +397,16 @@ void GemmPackedQ3K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
       });
 }
 
-// Q4_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over sub-block s (exact integer),
-// mins = Σ_s min_s · asum_s in s order (exact: integers below 2^24), then
-// acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins, acc).
-void GemmPackedQ4K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                   const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+// Q4_K / Q5_K: per row and super-block, sumi = Σ_s scale_s · Σ q·a over sub-block s (exact
+// integer; Q5_K ORs each code's fifth bit in), mins = Σ_s min_s · asum_s in s order (exact:
+// integers below 2^24), then acc = fma(d · d_a, sumi, acc) and acc = fma(-(dmin · d_a), mins,
+// acc).
+template <bool kFifth>
+void GemmPackedQ4Q5K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                     const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
   ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
-      n / 256, kPackRows * 148, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
+      n / 256, kPackRows * (kFifth ? 180 : 148), w, n_groups, a, a_stride, info, info_stride, nc,
+      out, ldo,
       [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
         const uint8_t* q = blk + 160;
         for (int r = 0; r < kPackRows; ++r) {
@@ -413,34 +415,7 @@ void GemmPackedQ4K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
             int32_t lo = 0, hi = 0;
             for (int i = 0; i < 32; ++i) {
               const int v = PackedByte(q, r, 32 * p + i);
-              lo += (v & 15) * ya.qs[64 * p + i];
-              hi += (v >> 4) * ya.qs[64 * p + 32 + i];
-            }
-            sumi += blk[32 + 8 * (2 * p) + r] * lo + blk[32 + 8 * (2 * p + 1) + r] * hi;
-          }
-          float mins = 0.0f;
-          for (int sb = 0; sb < 8; ++sb)
-            mins = std::fma(static_cast<float>(blk[96 + 8 * sb + r]), in.sums[sb], mins);
-          acc[r] = std::fma(F16At(blk + 2 * r) * in.d, static_cast<float>(sumi), acc[r]);
-          acc[r] = std::fma(-(F16At(blk + 16 + 2 * r) * in.d), mins, acc[r]);
-        }
-      });
-}
-
-// Q5_K: as Q4_K with each code's fifth bit OR-ed in.
-void GemmPackedQ5K(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                   const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
-  ForPackedBlocks<BlockQ8_K, ActSuperBlockInfo>(
-      n / 256, kPackRows * 180, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo,
-      [](const uint8_t* blk, const BlockQ8_K& ya, const ActSuperBlockInfo& in, float* acc) {
-        const uint8_t* q = blk + 160;
-        for (int r = 0; r < kPackRows; ++r) {
-          int32_t sumi = 0;
-          for (int p = 0; p < 4; ++p) {
-            int32_t lo = 0, hi = 0;
-            for (int i = 0; i < 32; ++i) {
-              const int v = PackedByte(q, r, 32 * p + i);
-              const int h = blk[1184 + 8 * (8 * p + i / 4) + r];
+              const int h = kFifth ? blk[1184 + 8 * (8 * p + i / 4) + r] : 0;
               lo += ((v & 15) | ((h >> (i % 4)) & 1) << 4) * ya.qs[64 * p + i];
               hi += ((v >> 4) | ((h >> (4 + i % 4)) & 1) << 4) * ya.qs[64 * p + 32 + i];
             }
@@ -518,8 +493,8 @@ void FillScalarKernels(KernelTable* t) {
   t->gemm_packed[Id(DType::kIQ4_XS)] = GemmPackedIQ4XS;
   t->gemm_packed[Id(DType::kQ2_K)] = GemmPackedQ2K;
   t->gemm_packed[Id(DType::kQ3_K)] = GemmPackedQ3K;
-  t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4K;
-  t->gemm_packed[Id(DType::kQ5_K)] = GemmPackedQ5K;
+  t->gemm_packed[Id(DType::kQ4_K)] = GemmPackedQ4Q5K<false>;
+  t->gemm_packed[Id(DType::kQ5_K)] = GemmPackedQ4Q5K<true>;
   t->gemm_packed[Id(DType::kQ6_K)] = GemmPackedQ6K;
   t->quantize_act[Id(DType::kF32)] = QuantizeF32;
   t->quantize_act[Id(DType::kF16)] = QuantizeF16;

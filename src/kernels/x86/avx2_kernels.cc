@@ -24,26 +24,11 @@ using quant::BlockQ4_0;
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
 
-// Sum of products of 32 signed bytes, as 8 f32 lanes (int32 partial sums converted).
-inline __m256 DotS8(__m256i x, __m256i y) {
-  const __m256i ax = _mm256_sign_epi8(x, x);
-  const __m256i sy = _mm256_sign_epi8(y, x);
-  const __m256i dot16 = _mm256_maddubs_epi16(ax, sy);
-  const __m256i dot32 = _mm256_madd_epi16(dot16, _mm256_set1_epi16(1));
-  return _mm256_cvtepi32_ps(dot32);
-}
-
-// Sum of 32 signed bytes as int32 lanes.
-inline __m256i SumS8(__m256i y) {
-  const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), y);
-  return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
-}
+// Σ x·y of 32 signed bytes as 8 f32 lanes (the int32 partial sums converted).
+inline __m256 DotS8F(__m256i x, __m256i y) { return _mm256_cvtepi32_ps(avx2::DotS8(x, y)); }
 
 inline __m256i LoadQ4_0(const BlockQ4_0* b) {
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-  const __m256i nib = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-  return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+  return _mm256_sub_epi8(avx2::Nibbles(b->qs), _mm256_set1_epi8(8));
 }
 
 inline __m256i LoadQ8(const int8_t* qs) {
@@ -59,7 +44,7 @@ float VecDotQ8_0(int64_t n, const void* w, const void* a) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 32; ++b) {
     acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
-                          DotS8(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc);
+                          DotS8F(LoadQ8(x[b].qs), LoadQ8(y[b].qs)), acc);
   }
   return HSum(acc);
 }
@@ -70,7 +55,7 @@ float VecDotQ4_0(int64_t n, const void* w, const void* a) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 32; ++b) {
     acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[b].d) * HalfToFloat(y[b].d)),
-                          DotS8(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc);
+                          DotS8F(LoadQ4_0(&x[b]), LoadQ8(y[b].qs)), acc);
   }
   return HSum(acc);
 }

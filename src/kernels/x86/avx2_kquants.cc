@@ -15,28 +15,13 @@ namespace pocket::kernels {
 namespace {
 
 using avx2::HalfToFloat;
+using avx2::HSumI32;
+using avx2::Scales16;
+using avx2::ScaledDotU8;
 
 using quant::BlockQ4_K;
 using quant::BlockQ6_K;
 using quant::BlockQ8_K;
-
-inline float HSum8(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return static_cast<float>(_mm_cvtsi128_si32(s));
-}
-
-// Σ q·a over 32 unsigned weights `q` and int8 activations, weighted per 16-element half by
-// `scales` (int16 [lo half ×8, hi half ×8]), as 8 int32 lanes.
-inline __m256i ScaledDot32(__m256i q, const int8_t* a, __m256i scales) {
-  const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, av), scales);
-}
-
-inline __m256i Scales16(int lo, int hi) {
-  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
-}
 
 // Q6_K: w = d · sc[g] · (q - 32), q in [0, 63] from 4 low + 2 high bits, 16 groups of 16.
 // Σ w·a = d·d_a·Σ_g sc[g]·(Σ q·a − 32·Σ a), with Σ a per group from the Q8_K bsums.
@@ -62,14 +47,14 @@ float VecDotQ6K(int64_t n, const void* w, const void* act) {
                                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
       const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
-      acc = _mm256_add_epi32(acc, ScaledDot32(q1, a, Scales16(sc[0], sc[1])));
-      acc = _mm256_add_epi32(acc, ScaledDot32(q2, a + 32, Scales16(sc[2], sc[3])));
-      acc = _mm256_add_epi32(acc, ScaledDot32(q3, a + 64, Scales16(sc[4], sc[5])));
-      acc = _mm256_add_epi32(acc, ScaledDot32(q4, a + 96, Scales16(sc[6], sc[7])));
+      acc = _mm256_add_epi32(acc, ScaledDotU8(q1, a, Scales16(sc[0], sc[1])));
+      acc = _mm256_add_epi32(acc, ScaledDotU8(q2, a + 32, Scales16(sc[2], sc[3])));
+      acc = _mm256_add_epi32(acc, ScaledDotU8(q3, a + 64, Scales16(sc[4], sc[5])));
+      acc = _mm256_add_epi32(acc, ScaledDotU8(q4, a + 96, Scales16(sc[6], sc[7])));
     }
     int32_t offset = 0;  // Σ_g sc[g]·Σ a_g
     for (int g = 0; g < 16; ++g) offset += static_cast<int32_t>(x[b].scales[g]) * y[b].bsums[g];
-    const float isum = HSum8(acc) - 32.0f * static_cast<float>(offset);
+    const float isum = HSumI32(acc) - 32.0f * static_cast<float>(offset);
     sum += HalfToFloat(x[b].d) * y[b].d * isum;
   }
   return sum;
@@ -89,12 +74,12 @@ float VecDotQ4K(int64_t n, const void* w, const void* act) {
     for (int j = 0; j < 4; ++j) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs + 32 * j));
       const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      acc = _mm256_add_epi32(acc, ScaledDot32(lo, a + 64 * j, Scales16(sc[2 * j], sc[2 * j])));
-      acc = _mm256_add_epi32(acc, ScaledDot32(hi, a + 64 * j + 32, Scales16(sc[2 * j + 1], sc[2 * j + 1])));
+      acc = _mm256_add_epi32(acc, ScaledDotU8(lo, a + 64 * j, Scales16(sc[2 * j], sc[2 * j])));
+      acc = _mm256_add_epi32(acc, ScaledDotU8(hi, a + 64 * j + 32, Scales16(sc[2 * j + 1], sc[2 * j + 1])));
     }
     int32_t mins = 0;  // Σ_g m[g]·Σ a_g (a group of 32 = two bsums)
     for (int g = 0; g < 8; ++g) mins += static_cast<int32_t>(mn[g]) * (y[b].bsums[2 * g] + y[b].bsums[2 * g + 1]);
-    sum += y[b].d * (HalfToFloat(x[b].d) * HSum8(acc) - HalfToFloat(x[b].dmin) * static_cast<float>(mins));
+    sum += y[b].d * (HalfToFloat(x[b].d) * HSumI32(acc) - HalfToFloat(x[b].dmin) * static_cast<float>(mins));
   }
   return sum;
 }
@@ -139,12 +124,12 @@ void GemmTileQ6K(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const u
           __m256i acc = _mm256_setzero_si256();
           for (int half = 0; half < 2; ++half) {
             for (int k = 0; k < 4; ++k) {
-              acc = _mm256_add_epi32(acc, ScaledDot32(q[4 * half + k], act + 128 * half + 32 * k, scales[4 * half + k]));
+              acc = _mm256_add_epi32(acc, ScaledDotU8(q[4 * half + k], act + 128 * half + 32 * k, scales[4 * half + k]));
             }
           }
           int32_t offset = 0;
           for (int g = 0; g < 16; ++g) offset += static_cast<int32_t>(x[b].scales[g]) * y[j][b].bsums[g];
-          const float isum = HSum8(acc) - 32.0f * static_cast<float>(offset);
+          const float isum = HSumI32(acc) - 32.0f * static_cast<float>(offset);
           sum[j] += dx * y[j][b].d * isum;
         }
       }
@@ -179,12 +164,12 @@ void GemmTileQ4K(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const u
           const int8_t* act = y[j][b].qs;
           __m256i acc = _mm256_setzero_si256();
           for (int k = 0; k < 4; ++k) {
-            acc = _mm256_add_epi32(acc, ScaledDot32(lo[k], act + 64 * k, slo[k]));
-            acc = _mm256_add_epi32(acc, ScaledDot32(hi[k], act + 64 * k + 32, shi[k]));
+            acc = _mm256_add_epi32(acc, ScaledDotU8(lo[k], act + 64 * k, slo[k]));
+            acc = _mm256_add_epi32(acc, ScaledDotU8(hi[k], act + 64 * k + 32, shi[k]));
           }
           int32_t mins = 0;
           for (int g = 0; g < 8; ++g) mins += static_cast<int32_t>(mn[g]) * (y[j][b].bsums[2 * g] + y[j][b].bsums[2 * g + 1]);
-          sum[j] += y[j][b].d * (dx * HSum8(acc) - dmin * static_cast<float>(mins));
+          sum[j] += y[j][b].d * (dx * HSumI32(acc) - dmin * static_cast<float>(mins));
         }
       }
       for (int j = 0; j < cols; ++j) out[static_cast<int64_t>(c0 + j) * ldo + r] = sum[j];

@@ -18,20 +18,20 @@
 namespace pocket::kernels {
 namespace {
 
+using avx2::DotS8;
 using avx2::HalfToFloat;
 using avx2::HSum;
+using avx2::HSumI32;
+using avx2::Nibbles;
+using avx2::ScaledDotU8;
+using avx2::Scales16;
+using avx2::SumS8;
+using avx2::Table16;
 
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
 
 inline __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-// 16 bytes of nibbles as 32 codes in element order: low nibbles of bytes 0..15 (elements
-// 0..15), then the high nibbles (elements 16..31).
-inline __m256i Nibbles(const uint8_t* qs) {
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
-}
 
 // The 32 bits at p as 32 bytes, 0xFF where bit i of the little-endian word is set.
 inline __m256i BitsToBytes(const uint8_t* p) {
@@ -44,30 +44,6 @@ inline __m256i BitsToBytes(const uint8_t* p) {
   // Byte k of the mask has every bit but bit k % 8 set: the OR is all ones iff that bit is.
   const __m256i with_others = _mm256_or_si256(spread, _mm256_set1_epi64x(0x7FBFDFEFF7FBFDFE));
   return _mm256_cmpeq_epi8(with_others, _mm256_set1_epi64x(-1));
-}
-
-// A 16-entry int8 table in both 128-bit lanes, for pshufb lookups.
-inline __m256i Table16(const int8_t* values) {
-  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(values));
-  return _mm256_set_m128i(t, t);
-}
-
-// Σ x·y of 32 signed bytes as 8 int32 lanes (sign trick: |x| unsigned times y signed by x).
-inline __m256i DotS8(__m256i x, __m256i y) {
-  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-  return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-}
-
-// Σ of 32 signed bytes as 8 int32 lanes.
-inline __m256i SumS8(__m256i y) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), y), _mm256_set1_epi16(1));
-}
-
-inline float HSumI(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return static_cast<float>(_mm_cvtsi128_si32(s));
 }
 
 // ---- Legacy 32-element formats: value = d·q + m per block. ----
@@ -145,17 +121,6 @@ float VecDotLegacy(int64_t n, const void* w, const void* act) {
 
 // ---- K-quants against Q8_K (256 elements, bsums = sums of 16-element activation groups). ----
 
-// Σ q·a over 32 unsigned codes q (< 128) and 32 activations, each 16-element half weighted by
-// its int16 scale (lo for elements 0..15, hi for 16..31), as 8 int32 lanes.
-inline __m256i ScaledDotU(__m256i q, const int8_t* a, __m256i scales) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, Load256(a)), scales);
-}
-
-inline __m256i Scales16(int lo, int hi) {
-  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)),
-                          _mm_set1_epi16(static_cast<int16_t>(lo)));
-}
-
 // Q2_K: w = d·(sc & 15)·q − dmin·(sc >> 4), q in [0, 3], 16 groups of 16. Within each 128
 // elements, 32 bytes of qs give four 32-element runs (2-bit fields 0..3), groups in order.
 float VecDotQ2K(int64_t n, const void* w, const void* act) {
@@ -175,22 +140,13 @@ float VecDotQ2K(int64_t n, const void* w, const void* act) {
         const int g = 8 * i + 2 * s;
         const __m256i q = _mm256_and_si256(_mm256_srli_epi16(qv, 2 * s), m3);
         acc = _mm256_add_epi32(
-            acc, ScaledDotU(q, a + 128 * i + 32 * s, Scales16(sc[g] & 15, sc[g + 1] & 15)));
+            acc, ScaledDotU8(q, a + 128 * i + 32 * s, Scales16(sc[g] & 15, sc[g + 1] & 15)));
       }
     }
     sum += y[b].d *
-           (HalfToFloat(x[b].d) * HSumI(acc) - HalfToFloat(x[b].dmin) * static_cast<float>(mins));
+           (HalfToFloat(x[b].d) * HSumI32(acc) - HalfToFloat(x[b].dmin) * static_cast<float>(mins));
   }
   return sum;
-}
-
-// The sixteen 6-bit Q3_K scales, minus 32.
-inline void Q3KScales(const uint8_t* b, int* out) {
-  for (int k = 0; k < 16; ++k) {
-    const int low4 = k < 8 ? (b[k] & 15) : (b[k - 8] >> 4);
-    const int high2 = (b[8 + (k % 4)] >> (2 * (k / 4))) & 3;
-    out[k] = (low4 | (high2 << 4)) - 32;
-  }
 }
 
 // Q3_K: w = d·sc·(u − 4) with u = q | hbit << 2 in [0, 7] (q 2 bits, hbit from hmask), 16
@@ -202,7 +158,7 @@ float VecDotQ3K(int64_t n, const void* w, const void* act) {
   float sum = 0.0f;
   for (int64_t b = 0; b < n / 256; ++b) {
     int sc[16];
-    Q3KScales(x[b].scales, sc);
+    for (int g = 0; g < 16; ++g) sc[g] = quant::ScaleQ3K(g, x[b].scales);
     const int8_t* a = y[b].qs;
     const __m256i hv = Load256(x[b].hmask);
     __m256i acc = _mm256_setzero_si256();
@@ -216,10 +172,10 @@ float VecDotQ3K(int64_t n, const void* w, const void* act) {
         const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qv, 2 * s), m3),
                                           _mm256_slli_epi16(hbit, 2));
         acc =
-            _mm256_add_epi32(acc, ScaledDotU(u, a + 128 * i + 32 * s, Scales16(sc[g], sc[g + 1])));
+            _mm256_add_epi32(acc, ScaledDotU8(u, a + 128 * i + 32 * s, Scales16(sc[g], sc[g + 1])));
       }
     }
-    sum += y[b].d * HalfToFloat(x[b].d) * (HSumI(acc) - 4.0f * static_cast<float>(offset));
+    sum += y[b].d * HalfToFloat(x[b].d) * (HSumI32(acc) - 4.0f * static_cast<float>(offset));
   }
   return sum;
 }
@@ -245,14 +201,14 @@ float VecDotQ5K(int64_t n, const void* w, const void* act) {
       const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_slli_epi16(h0, 4));
       const __m256i hi =
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_slli_epi16(h1, 4));
-      acc = _mm256_add_epi32(acc, ScaledDotU(lo, a + 64 * j, Scales16(sc[2 * j], sc[2 * j])));
+      acc = _mm256_add_epi32(acc, ScaledDotU8(lo, a + 64 * j, Scales16(sc[2 * j], sc[2 * j])));
       acc = _mm256_add_epi32(
-          acc, ScaledDotU(hi, a + 64 * j + 32, Scales16(sc[2 * j + 1], sc[2 * j + 1])));
+          acc, ScaledDotU8(hi, a + 64 * j + 32, Scales16(sc[2 * j + 1], sc[2 * j + 1])));
     }
     int32_t mins = 0;  // Σ_g m_g·Σ a_g (a group of 32 = two bsums)
     for (int g = 0; g < 8; ++g) mins += mn[g] * (y[b].bsums[2 * g] + y[b].bsums[2 * g + 1]);
     sum += y[b].d *
-           (HalfToFloat(x[b].d) * HSumI(acc) - HalfToFloat(x[b].dmin) * static_cast<float>(mins));
+           (HalfToFloat(x[b].d) * HSumI32(acc) - HalfToFloat(x[b].dmin) * static_cast<float>(mins));
   }
   return sum;
 }
@@ -267,15 +223,14 @@ float VecDotIQ4XS(int64_t n, const void* w, const void* act) {
   for (int64_t b = 0; b < n / 256; ++b) {
     __m256i acc = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
-      const int ls =
-          ((x[b].scales_l[g / 2] >> (4 * (g % 2))) & 15) | (((x[b].scales_h >> (2 * g)) & 3) << 4);
       const __m256i q = _mm256_shuffle_epi8(table, Nibbles(x[b].qs + 16 * g));
       const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q),
                                                _mm256_sign_epi8(Load256(y[b].qs + 32 * g), q));
       acc = _mm256_add_epi32(
-          acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(static_cast<int16_t>(ls - 32))));
+          acc, _mm256_madd_epi16(
+                   p16, _mm256_set1_epi16(static_cast<int16_t>(quant::ScaleIQ4XS(g, x[b])))));
     }
-    sum += y[b].d * HalfToFloat(x[b].d) * HSumI(acc);
+    sum += y[b].d * HalfToFloat(x[b].d) * HSumI32(acc);
   }
   return sum;
 }

@@ -8,11 +8,13 @@
 #include <cstring>
 
 #include "kernels/table_fill.h"
+#include "kernels/x86/avx2_util.h"
 #include "quant/blocks.h"
 
 namespace pocket::kernels {
 namespace {
 
+using avx2::Table16;
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
 
@@ -154,12 +156,6 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
-}
-
-// A 16-value codebook in both 128-bit lanes, for pshufb.
-inline __m256i Table16(const int8_t* values) {
-  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(values));
-  return _mm256_set_m128i(t, t);
 }
 
 // The eight rows' MXFP4 scales (E8M0 bytes at p) as f32, exactly as E8M0ToF32Half: 2^(e-128),

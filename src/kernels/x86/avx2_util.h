@@ -33,4 +33,51 @@ inline __m256 LoadBF16(const uint16_t* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
 
+// ---- Integer helpers of the quantized dot products. ----
+
+// 16 bytes of nibbles as 32 codes in block element order: the low nibbles of bytes 0..15
+// (elements 0..15), then the high nibbles (elements 16..31).
+inline __m256i Nibbles(const uint8_t* qs) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0F));
+}
+
+// A 16-entry int8 codebook in both 128-bit lanes, for pshufb lookups.
+inline __m256i Table16(const int8_t* values) {
+  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(values));
+  return _mm256_set_m128i(t, t);
+}
+
+// Σ x·y of 32 signed bytes as 8 int32 lanes (sign trick: |x| unsigned times y signed by x).
+inline __m256i DotS8(__m256i x, __m256i y) {
+  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+  return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+// Σ of 32 signed bytes as 8 int32 lanes.
+inline __m256i SumS8(__m256i y) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), y), _mm256_set1_epi16(1));
+}
+
+// Σ q·a over 32 unsigned codes `q` (< 128) and the 32 int8 activations at a, each 16-element
+// half weighted by its int16 scale (Scales16), as 8 int32 lanes.
+inline __m256i ScaledDotU8(__m256i q, const int8_t* a, __m256i scales) {
+  const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, av), scales);
+}
+
+// int16 scales for ScaledDotU8: `lo` for elements 0..15, `hi` for 16..31.
+inline __m256i Scales16(int lo, int hi) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)),
+                          _mm_set1_epi16(static_cast<int16_t>(lo)));
+}
+
+// Horizontal sum of eight int32 lanes, as a float.
+inline float HSumI32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return static_cast<float>(_mm_cvtsi128_si32(s));
+}
+
 }  // namespace pocket::kernels::avx2

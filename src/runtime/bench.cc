@@ -41,29 +41,76 @@ void Finish(BenchRun* r) {
 }  // namespace
 
 Result<BenchRun> BenchRepeated(const std::string& test, int reps,
-                               const std::function<Result<int64_t>()>& once) {
+                               const std::function<Result<int64_t>()>& once,
+                               std::chrono::steady_clock::time_point* start) {
   if (reps <= 0) return InvalidArgument("repetitions must be positive");
   BenchRun r;
   r.test = test;
   for (int rep = -1; rep < reps; ++rep) {  // rep -1: warm-up
-    const auto t0 = Clock::now();
+    Clock::time_point t0 = Clock::now();
+    if (start != nullptr) *start = t0;
     ASSIGN_OR_RETURN(r.n_tokens, once());
+    if (start != nullptr) t0 = *start;
     if (rep >= 0) r.seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
   Finish(&r);
   return r;
 }
 
-Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps) {
-  if (n_prompt <= 0) return InvalidArgument("prompt length must be positive");
+namespace {
+
+// A session holding `depth` random context tokens, followed by the test's `n_test` tokens
+// (all of them in *tokens); the rings are sized so that the test's tokens can always be
+// rewound (Decoder::CanRewindTo).
+Result<std::unique_ptr<Session>> SessionAtDepth(const Model& model, ThreadPool* pool,
+                                                int64_t depth, int64_t n_test, int64_t batch,
+                                                std::vector<int32_t>* tokens) {
   SessionOptions so;
-  so.n_ctx = n_prompt + 1;
-  so.batch = std::min<int64_t>(n_prompt, 512);
+  so.n_ctx = depth + n_test + 1;
+  so.batch = batch;
+  if (depth > 0) so.batch = std::max<int64_t>(so.batch, std::min<int64_t>(depth, 512));
+  if (model.config().context_length > 0 && so.n_ctx > model.config().context_length) {
+    return InvalidArgument(StrFormat("depth %lld + %lld test tokens exceed the model's context of %lld",
+                                     (long long)depth, (long long)n_test,
+                                     (long long)model.config().context_length));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Create(model, pool, so));
-  const std::vector<int32_t> tokens = RandomTokens(n_prompt, model.config().n_vocab);
-  // One repetition = prefill + picking the first token: its time is the time to first token.
-  auto once = [&]() -> Result<int64_t> {
+  *tokens = RandomTokens(depth + n_test, model.config().n_vocab);
+  if (depth > 0) {
+    RETURN_IF_ERROR(s->Prefill(std::vector<int32_t>(tokens->begin(), tokens->begin() + depth)));
+  }
+  return s;
+}
+
+// Back to the depth tokens alone: a rewind, or (where the rings no longer hold them, e.g. a
+// test longer than the batch) computing them again; an empty session for depth 0.
+Status RewindToDepth(Session* s, const std::vector<int32_t>& tokens, int64_t depth) {
+  if (depth == 0) {
     s->Reset();
+    return Status::Ok();
+  }
+  if (s->Rewind(depth).ok()) return Status::Ok();
+  s->Reset();
+  return s->Prefill(std::vector<int32_t>(tokens.begin(), tokens.begin() + depth));
+}
+
+std::string TestName(const char* kind, int64_t n) { return kind + std::to_string(n); }
+
+}  // namespace
+
+Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps,
+                              int64_t depth) {
+  if (n_prompt <= 0) return InvalidArgument("prompt length must be positive");
+  if (depth < 0) return InvalidArgument("depth must not be negative");
+  std::vector<int32_t> tokens;
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> s,
+                   SessionAtDepth(model, pool, depth, n_prompt,
+                                  std::min<int64_t>(n_prompt, 512), &tokens));
+  // One repetition = prefill + picking the first token: its time is the time to first token.
+  Clock::time_point t0;
+  auto once = [&]() -> Result<int64_t> {
+    RETURN_IF_ERROR(RewindToDepth(s.get(), tokens, depth));
+    t0 = Clock::now();
     RETURN_IF_ERROR(s->Prefill(tokens));
     const float* l = s->logits();
     volatile int32_t first =
@@ -71,24 +118,29 @@ Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_pr
     (void)first;
     return n_prompt;
   };
-  ASSIGN_OR_RETURN(BenchRun r, BenchRepeated("pp" + std::to_string(n_prompt), reps, once));
+  ASSIGN_OR_RETURN(BenchRun r, BenchRepeated(TestName("pp", n_prompt), reps, once, &t0));
+  r.depth = depth;
   r.ttft_ms = r.mean_seconds * 1000;
   return r;
 }
 
-Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps) {
+Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps,
+                             int64_t depth) {
   if (n_gen <= 0) return InvalidArgument("generation length must be positive");
-  SessionOptions so;
-  so.n_ctx = n_gen + 1;
-  so.batch = 1;
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Create(model, pool, so));
-  const std::vector<int32_t> tokens = RandomTokens(n_gen, model.config().n_vocab);
-  return BenchRepeated("tg" + std::to_string(n_gen), reps, [&]() -> Result<int64_t> {
-    s->Reset();
-    RETURN_IF_ERROR(s->Prefill({tokens[0]}));
-    for (int64_t i = 1; i < n_gen; ++i) RETURN_IF_ERROR(s->Append(tokens[static_cast<size_t>(i)]));
+  if (depth < 0) return InvalidArgument("depth must not be negative");
+  std::vector<int32_t> tokens;
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> s,
+                   SessionAtDepth(model, pool, depth, n_gen, 1, &tokens));
+  Clock::time_point t0;
+  ASSIGN_OR_RETURN(BenchRun r, BenchRepeated(TestName("tg", n_gen), reps, [&]() -> Result<int64_t> {
+    RETURN_IF_ERROR(RewindToDepth(s.get(), tokens, depth));
+    t0 = Clock::now();
+    for (int64_t i = depth; i < depth + n_gen; ++i)
+      RETURN_IF_ERROR(s->Append(tokens[static_cast<size_t>(i)]));
     return n_gen;
-  });
+  }, &t0));
+  r.depth = depth;
+  return r;
 }
 
 uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {

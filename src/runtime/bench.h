@@ -2,9 +2,13 @@
 // throughput over repetitions, time to first token, the weight bytes one decoded token
 // reads, and the machine's memory read bandwidth (for the roofline fraction).
 //
-// Each run uses a fresh Session on the shared Model; random token ids (fixed seed).
+// Each run uses a fresh Session on the shared Model; random token ids (fixed seed). With a
+// depth D (llama-bench's -d), the session first holds D context tokens (computed once, not
+// timed) and every repetition rewinds to them before the timed part, so "pp512 @ d4096"
+// measures 512 prompt tokens attending to 4,096 earlier ones.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -18,6 +22,7 @@ namespace pocket {
 
 struct BenchRun {
   std::string test;             // "pp512", "tg128"
+  int64_t depth = 0;            // context tokens before the timed ones
   int64_t n_tokens = 0;
   std::vector<double> seconds;  // one per repetition (after one warm-up)
   double mean_seconds = 0;
@@ -26,12 +31,17 @@ struct BenchRun {
   double ttft_ms = 0;            // pp: mean time to the first sampled token
 };
 
-Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps);
-Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps);
+Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps,
+                              int64_t depth = 0);
+Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps,
+                             int64_t depth = 0);
 
 // Times `once` (which returns the tokens it produced, e.g. soft tokens of one image) `reps`
-// times after one warm-up: the "image" / "audio" encoder tests.
-Result<BenchRun> BenchRepeated(const std::string& test, int reps, const std::function<Result<int64_t>()>& once);
+// times after one warm-up: the "image" / "audio" encoder tests. If `start` is given, `once`
+// may move the start of its timed part by setting *start (untimed set-up before it).
+Result<BenchRun> BenchRepeated(const std::string& test, int reps,
+                               const std::function<Result<int64_t>()>& once,
+                               std::chrono::steady_clock::time_point* start = nullptr);
 
 // Bytes of weights (plus KV cache at context `ctx`) read to decode one token: every matrix
 // once, one row of each embedding table, the used share of the experts.

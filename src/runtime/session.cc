@@ -35,6 +35,20 @@ void Session::Reset() {
   logits_valid_ = false;
 }
 
+Status Session::Rewind(int64_t n_tokens) {
+  const int64_t cached = static_cast<int64_t>(tokens_.size());
+  if (n_tokens < 0 || n_tokens > cached) {
+    return OutOfRange(StrFormat("cannot rewind a context of %lld tokens to %lld", (long long)cached,
+                                (long long)n_tokens));
+  }
+  if (n_tokens == cached) return Status::Ok();
+  RETURN_IF_ERROR(decoder_->RewindTo(n_tokens));
+  tokens_.resize(static_cast<size_t>(n_tokens));
+  keys_.resize(static_cast<size_t>(n_tokens));
+  logits_valid_ = false;
+  return Status::Ok();
+}
+
 Status Session::Prefill(const std::vector<int32_t>& tokens, const Progress& progress, const std::atomic<bool>* cancel) {
   Prompt p;
   p.tokens = tokens;

@@ -58,6 +58,10 @@ class Session {
   Status Append(int32_t token);
   // Drops the whole context.
   void Reset();
+  // Keeps only the first n_tokens of the context (n_tokens <= tokens().size()); logits() is
+  // stale until the next Prefill or Append. OutOfRange where the sliding-window rings no
+  // longer hold what the kept tokens need (Prefill then recomputes instead).
+  Status Rewind(int64_t n_tokens);
 
   float* logits() { return logits_.data(); }
   const std::vector<int32_t>& tokens() const { return tokens_; }

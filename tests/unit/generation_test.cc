@@ -177,6 +177,22 @@ TEST(Session, ReusesPrefixesAndRewindsLikeAFreshPrefill) {
   EXPECT_FALSE((*s)->Prefill(std::vector<int32_t>(300, 5)).ok());
   ASSERT_TRUE((*s)->Prefill(ad).ok());  // still usable after bad input
   ExpectClose(FreshLogits(**m, &pool, ad), (*s)->logits(), "after bad input");
+
+  // Rewind: within the ring it keeps the prefix (appending then equals a fresh prefill);
+  // beyond it, or past the end, it refuses and leaves the context as it was.
+  ASSERT_TRUE((*s)->Prefill(ab).ok());
+  ASSERT_TRUE((*s)->Rewind(35).ok());
+  EXPECT_EQ((*s)->tokens().size(), 35u);
+  ASSERT_TRUE((*s)->Append(42).ok());
+  std::vector<int32_t> rewound(ab.begin(), ab.begin() + 35);
+  rewound.push_back(42);
+  ExpectClose(FreshLogits(**m, &pool, rewound), (*s)->logits(), "rewind then append");
+  EXPECT_FALSE((*s)->Rewind(37).ok());
+  EXPECT_FALSE((*s)->Rewind(-1).ok());
+  EXPECT_FALSE((*s)->Rewind(10).ok());  // 26 positions back: the ring no longer holds them
+  EXPECT_EQ((*s)->tokens().size(), 36u);
+  ASSERT_TRUE((*s)->Prefill(rewound).ok());
+  EXPECT_EQ((*s)->stats().prefilled_tokens, 0);
 }
 
 TEST(Generate, StopStringsLimitsAndStreaming) {
@@ -343,6 +359,37 @@ TEST(BenchCli, JsonHasEveryContractField) {
   EXPECT_NE(table.out.find("pp16"), std::string::npos);
   EXPECT_EQ(table.out.find("tg"), std::string::npos);
   EXPECT_EQ(testing::RunPocket({"bench", "-m", TinyModelPath(), "-r", "0"}).exit_code, 2);
+  EXPECT_EQ(testing::RunPocket({"bench", "-m", TinyModelPath(), "-d", "-1"}).exit_code, 2);
+}
+
+TEST(BenchCli, DepthRunsTheTestsAfterThatManyContextTokens) {
+  auto r = testing::RunPocket(
+      {"bench", "-m", TinyModelPath(), "-p", "16", "-n", "8", "-d", "40", "-r", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"depth\": 40"), std::string::npos) << r.out;
+  auto table = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "8", "-d", "40", "-r", "1"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("pp16 @ d40"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("tg8 @ d40"), std::string::npos) << table.out;
+  // Deeper than the model's context: a clear error, not a crash.
+  auto deep = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-d", "16000000"});
+  EXPECT_EQ(deep.exit_code, 1) << deep.out;
+  EXPECT_NE(deep.err.find("context"), std::string::npos) << deep.err;
+}
+
+TEST(Bench, DepthTestsRunAfterTheContextAndSayHowDeep) {
+  auto m = Model::Load(TinyModelPath());
+  ASSERT_TRUE(m.ok());
+  ThreadPool pool(2);
+  auto pp = BenchPrefill(**m, &pool, 8, 2, 24);
+  ASSERT_TRUE(pp.ok()) << pp.status().message();
+  EXPECT_EQ(pp->depth, 24);
+  EXPECT_EQ(pp->n_tokens, 8);
+  EXPECT_EQ(pp->seconds.size(), 2u);
+  auto tg = BenchDecode(**m, &pool, 4, 1, 24);
+  ASSERT_TRUE(tg.ok()) << tg.status().message();
+  EXPECT_EQ(tg->test, "tg4");
+  EXPECT_FALSE(BenchPrefill(**m, &pool, 8, 1, -1).ok());
 }
 
 TEST(Bench, BytesPerTokenCountsEachMatrixOnceAndOneEmbeddingRow) {

@@ -46,6 +46,7 @@ int RunBench(int argc, char** argv) {
              {"-n,--n-gen", "N", "decode test length (default 128; 0 = skip)"},
              {"-t,--threads", "N", "threads (default: all cores)"},
              {"-r,--repetitions", "N", "repetitions per test, after one warm-up (default 5)"},
+             {"-d,--depth", "N", "context tokens before each test (default 0), like llama-bench -d"},
              {"--json", "", "print a JSON array, one object per test"},
              {"--mmproj", "FILE", "vision/audio projector for --image / --audio"},
              {"--image", "FILE", "also time encoding this image (default budget 280)"},
@@ -57,8 +58,9 @@ int RunBench(int argc, char** argv) {
     return kExitOk;
   }
   if (!args.Has("--model")) return ReportUsage("bench", "missing required option --model");
-  long long n_prompt, n_gen, threads, reps;
+  long long n_prompt, n_gen, threads, reps, depth;
   if (!args.GetInt("--n-prompt", 512, 0, 1 << 20, &n_prompt) || !args.GetInt("--n-gen", 128, 0, 1 << 20, &n_gen) ||
+      !args.GetInt("--depth", 0, 0, 1 << 24, &depth) ||
       !args.GetInt("--threads", 0, 0, 1024, &threads) || !args.GetInt("--repetitions", 5, 1, 1000, &reps)) {
     return ReportUsage("bench", args.error());
   }
@@ -76,12 +78,14 @@ int RunBench(int argc, char** argv) {
   for (const TensorInfo& t : (*model)->source().tensors()) model_bytes += t.nbytes;
   std::vector<BenchRun> runs;
   if (n_prompt > 0) {
-    auto r = BenchPrefill(**model, &pool, n_prompt, static_cast<int>(reps));
+    if (depth > 0) std::fprintf(stderr, "bench: computing %lld context tokens for pp%lld...\n", depth, n_prompt);
+    auto r = BenchPrefill(**model, &pool, n_prompt, static_cast<int>(reps), depth);
     if (!r.ok()) return ReportError(r.status());
     runs.push_back(*r);
   }
   if (n_gen > 0) {
-    auto r = BenchDecode(**model, &pool, n_gen, static_cast<int>(reps));
+    if (depth > 0) std::fprintf(stderr, "bench: computing %lld context tokens for tg%lld...\n", depth, n_gen);
+    auto r = BenchDecode(**model, &pool, n_gen, static_cast<int>(reps), depth);
     if (!r.ok()) return ReportError(r.status());
     runs.push_back(*r);
   }
@@ -122,7 +126,7 @@ int RunBench(int argc, char** argv) {
   }
   const uint64_t peak_rss = PeakRssBytes();  // before the bandwidth probe's own buffer
   const double bandwidth = n_gen > 0 ? MeasureReadBandwidth(&pool) : 0;
-  const uint64_t bytes_per_token = DecodeBytesPerToken(**model, n_gen / 2);
+  const uint64_t bytes_per_token = DecodeBytesPerToken(**model, depth + n_gen / 2);
 
   if (args.Has("--json")) {
     JsonWriter w(true);
@@ -132,6 +136,7 @@ int RunBench(int argc, char** argv) {
       const bool media = r.test == "image" || r.test == "audio";
       w.BeginObject();
       w.Key("test").String(r.test);
+      if (!media) w.Key("depth").Int(r.depth);
       w.Key("tokens_per_second").Double(r.tokens_per_second);
       w.Key("stddev").Double(r.stddev);
       w.Key("threads").Int(pool.size());
@@ -155,23 +160,27 @@ int RunBench(int argc, char** argv) {
     std::printf("%s\n", w.str().c_str());
     return kExitOk;
   }
-  std::printf("| %-24s | %10s | %7s | %8s | %20s |\n", "model", "size", "threads", "test", "t/s");
-  std::printf("| %-24s | %10s | %7s | %8s | %20s |\n", "------------------------", "----------", "-------", "--------",
-              "--------------------");
+  // llama-bench's label for a test at depth: "pp512 @ d4096".
+  auto label = [](const BenchRun& r) {
+    return r.depth > 0 ? r.test + " @ d" + std::to_string(r.depth) : r.test;
+  };
+  std::printf("| %-24s | %10s | %7s | %14s | %20s |\n", "model", "size", "threads", "test", "t/s");
+  std::printf("| %-24s | %10s | %7s | %14s | %20s |\n", "------------------------", "----------", "-------",
+              "--------------", "--------------------");
   for (const BenchRun& r : runs) {
     char tps[64];
     std::snprintf(tps, sizeof tps, "%.2f ± %.2f", r.tokens_per_second, r.stddev);
-    std::printf("| %-24s | %10s | %7d | %8s | %20s |\n", model_type.c_str(), FormatBytes(model_bytes).c_str(), pool.size(),
-                r.test.c_str(), tps);
+    std::printf("| %-24s | %10s | %7d | %14s | %20s |\n", model_type.c_str(), FormatBytes(model_bytes).c_str(),
+                pool.size(), label(r).c_str(), tps);
   }
   for (const BenchRun& r : runs) {
     if (r.test == "image" || r.test == "audio") {
       std::printf("\n%s: %lld soft tokens encoded in %.3f s", r.test.c_str(), (long long)r.n_tokens, r.mean_seconds);
       continue;
     }
-    if (r.test[0] == 'p') std::printf("\n%s: time to first token %.1f ms", r.test.c_str(), r.ttft_ms);
+    if (r.test[0] == 'p') std::printf("\n%s: time to first token %.1f ms", label(r).c_str(), r.ttft_ms);
     if (r.test[0] == 't') {
-      std::printf("\n%s: %s read per token, memory bandwidth %.1f GB/s, roofline %.0f%%", r.test.c_str(),
+      std::printf("\n%s: %s read per token, memory bandwidth %.1f GB/s, roofline %.0f%%", label(r).c_str(),
                   FormatBytes(bytes_per_token).c_str(), bandwidth,
                   bandwidth > 0 ? 100 * r.tokens_per_second * static_cast<double>(bytes_per_token) / (bandwidth * 1e9) : 0);
     }

@@ -1,79 +1,234 @@
 #include "kernels/attention.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace pocket::kernels {
+namespace {
 
-void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
-               const KvLayerView& kv, const float* q, int64_t n_tok, int64_t pos0, float* out,
-               AttentionScratch* scratch) {
-  const int d = p.head_dim;
-  const int group = p.n_head / p.n_kv_head;
-  const uint64_t elem = static_cast<uint64_t>(KvTypeBytes(kv.type));
-  const uint64_t slot_bytes = static_cast<uint64_t>(p.n_kv_head) * static_cast<uint64_t>(d) * elem;
-  const int n_threads = pool ? pool->size() : 1;
+// Keys per pass over a block's queries: 64 rows of K (or V) of a 512-wide head are 128 KB,
+// which stay in L2 while every query of the block uses them.
+constexpr int64_t kKeyChunk = 64;
+// Queries per block: at most 8, fewer where their score rows would pass 16 MB per thread.
+constexpr int kMaxBlock = 8;
+constexpr int64_t kBlockScratchFloats = int64_t{1} << 22;
+// Columns of V per task of a single query's P·V.
+constexpr int kColumnStrip = 32;
+
+int BlockCap(int64_t max_keys, int group) {
+  const int64_t per_query = std::max<int64_t>(1, max_keys) * std::max(1, group);
+  return static_cast<int>(std::clamp<int64_t>(kBlockScratchFloats / per_query, 1, kMaxBlock));
+}
+
+// Visible keys of a query: max_keys bounds last - first + 1 for every query of the chunk.
+int64_t MaxKeys(const AttentionParams& p, int64_t n_tok, int64_t pos0) {
   int64_t max_keys = p.window > 0 ? std::min<int64_t>(p.window, pos0 + n_tok) : pos0 + n_tok;
   if (p.group_first != nullptr) max_keys = std::min<int64_t>(max_keys + n_tok, pos0 + n_tok);
-  // Long chunks: one task per (query, KV head) runs all the heads sharing it, each K/V row
-  // hot in L1 across them. Short ones (decode) keep one task per head for parallelism.
-  const bool grouped = group > 1 && n_tok * p.n_kv_head >= 4 * n_threads;
-  const int heads_per_task = grouped ? group : 1;
-  if (static_cast<int>(scratch->scores.size()) < n_threads)
-    scratch->scores.resize(static_cast<size_t>(n_threads));
-  for (int t = 0; t < n_threads; ++t) {
-    std::vector<float>& s = scratch->scores[static_cast<size_t>(t)];
-    if (static_cast<int64_t>(s.size()) < max_keys * heads_per_task)
-      s.resize(static_cast<size_t>(max_keys * heads_per_task));
-  }
-  const auto dot = k.kv_dot[static_cast<int>(kv.type)];
-  const auto weighted_sum = k.kv_weighted_sum[static_cast<int>(kv.type)];
+  return max_keys;
+}
 
-  // Query i, heads [h0, h0 + nh) (all of KV head h0 / group).
-  auto run_heads = [&](int64_t i, int h0, int nh, int thread) {
-    const int g = h0 / group;
-    const int64_t pos = pos0 + i;
-    int64_t first = p.window > 0 ? std::max<int64_t>(0, pos - p.window + 1) : 0;
-    int64_t last = pos;
-    if (p.group_first != nullptr && p.group_first[i] >= 0) {
-      first = std::min(first, p.group_first[i]);
-      last = std::max(last, p.group_last[i]);
+// One layer's attention call: the geometry, and the three steps every path is made of.
+// Each step computes an output element with the same operations whatever range or tile it
+// is called on, so the paths below give the same bits.
+class AttentionCall {
+ public:
+  AttentionCall(const KernelTable& k, const AttentionParams& p, const KvLayerView& kv,
+                const float* q, int64_t pos0, float* out)
+      : p_(p),
+        kv_(kv),
+        q_(q),
+        out_(out),
+        pos0_(pos0),
+        d_(p.head_dim),
+        group_(p.n_head / p.n_kv_head),
+        elem_(static_cast<uint64_t>(KvTypeBytes(kv.type))),
+        slot_bytes_(static_cast<uint64_t>(p.n_kv_head) * static_cast<uint64_t>(d_) * elem_),
+        scores_(k.kv_scores[static_cast<int>(kv.type)]),
+        weighted_sum_(k.kv_weighted_sum[static_cast<int>(kv.type)]),
+        softmax_(k.softmax) {}
+
+  int group() const { return group_; }
+  int head_dim() const { return d_; }
+
+  // Keys query i sees, [*first, *last] (absolute positions).
+  void Visible(int64_t i, int64_t* first, int64_t* last) const {
+    const int64_t pos = pos0_ + i;
+    *first = p_.window > 0 ? std::max<int64_t>(0, pos - p_.window + 1) : 0;
+    *last = pos;
+    if (p_.group_first != nullptr && p_.group_first[i] >= 0) {
+      *first = std::min(*first, p_.group_first[i]);
+      *last = std::max(*last, p_.group_last[i]);
     }
-    const int64_t n_keys = last - first + 1;
-    const float* qh = q + (i * p.n_head + h0) * d;
-    float* oh = out + (i * p.n_head + h0) * d;
-    float* s = scratch->scores[static_cast<size_t>(thread)].data();
-    const uint64_t head_off = static_cast<uint64_t>(g) * static_cast<uint64_t>(d) * elem;
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const uint64_t slot = static_cast<uint64_t>((first + j) % kv.capacity);
-      const uint8_t* kr = kv.k + slot * slot_bytes + head_off;
-      for (int h = 0; h < nh; ++h) s[h * n_keys + j] = dot(d, qh + h * d, kr);
-    }
-    for (int h = 0; h < nh; ++h) k.softmax(n_keys, s + h * n_keys);
-    std::memset(oh, 0, sizeof(float) * static_cast<size_t>(d) * static_cast<size_t>(nh));
-    // The visible keys' slots form at most two contiguous runs (the ring wraps once).
-    for (int64_t j = 0; j < n_keys;) {
-      const int64_t slot = (first + j) % kv.capacity;
-      const int64_t run = std::min(n_keys - j, kv.capacity - slot);
-      weighted_sum(run, d, nh, s + j, n_keys,
-                   kv.v + static_cast<uint64_t>(slot) * slot_bytes + head_off, slot_bytes, oh, d);
+  }
+
+  // Scores of query i's heads of KV head g against keys [j0, j1): row h at s + h * s_stride,
+  // key j0 at column 0. The keys' slots form at most two runs (the ring wraps once).
+  void Scores(int64_t i, int g, int64_t j0, int64_t j1, float* s, int64_t s_stride) const {
+    const float* qg = q_ + (i * p_.n_head + g * group_) * d_;
+    for (int64_t j = j0; j < j1;) {
+      const int64_t slot = j % kv_.capacity;
+      const int64_t run = std::min(j1 - j, kv_.capacity - slot);
+      scores_(run, d_, group_, qg, d_, KeyRow(slot, g), slot_bytes_, s + (j - j0), s_stride);
       j += run;
     }
-  };
+  }
+
+  // out[i, heads of g, columns [c0, c0 + nc)] += Σ_j p_h[j] · V_j[c0 ...] for keys [j0, j1),
+  // p_h at p + h * p_stride with key j0 at column 0.
+  void WeightedSum(int64_t i, int g, int64_t j0, int64_t j1, const float* p, int64_t p_stride,
+                   int c0, int nc) const {
+    float* og = out_ + (i * p_.n_head + g * group_) * d_ + c0;
+    for (int64_t j = j0; j < j1;) {
+      const int64_t slot = j % kv_.capacity;
+      const int64_t run = std::min(j1 - j, kv_.capacity - slot);
+      weighted_sum_(run, nc, group_, p + (j - j0), p_stride,
+                    ValueRow(slot, g) + static_cast<uint64_t>(c0) * elem_, slot_bytes_, og, d_);
+      j += run;
+    }
+  }
+
+  void Softmax(int64_t n, float* s) const { softmax_(n, s); }
+
+  void ZeroOutput(int64_t i, int g, int c0, int nc) const {
+    float* og = out_ + (i * p_.n_head + g * group_) * d_ + c0;
+    for (int h = 0; h < group_; ++h)
+      std::memset(og + h * d_, 0, sizeof(float) * static_cast<size_t>(nc));
+  }
+
+ private:
+  const uint8_t* KeyRow(int64_t slot, int g) const {
+    return kv_.k + static_cast<uint64_t>(slot) * slot_bytes_ +
+           static_cast<uint64_t>(g) * static_cast<uint64_t>(d_) * elem_;
+  }
+  const uint8_t* ValueRow(int64_t slot, int g) const {
+    return kv_.v + static_cast<uint64_t>(slot) * slot_bytes_ +
+           static_cast<uint64_t>(g) * static_cast<uint64_t>(d_) * elem_;
+  }
+
+  const AttentionParams& p_;
+  const KvLayerView& kv_;
+  const float* q_;
+  float* out_;
+  int64_t pos0_;
+  int d_, group_;
+  uint64_t elem_, slot_bytes_;
+  std::remove_reference_t<decltype(KernelTable::kv_scores[0])> scores_;
+  std::remove_reference_t<decltype(KernelTable::kv_weighted_sum[0])> weighted_sum_;
+  decltype(KernelTable::softmax) softmax_;
+};
+
+// A chunk of queries: one task per (block of consecutive queries, KV head). The block walks
+// its keys in chunks, each chunk's K (then V) rows serving every query of the block from L2,
+// and keeps the block's score rows (query, head) in the thread's scratch.
+void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, int n_kv_head,
+                      int block, int64_t row_len, AttentionScratch* scratch) {
+  const int group = a.group();
+  const int64_t n_blocks = (n_tok + block - 1) / block;
   auto run = [&](int64_t task, int thread) {
-    if (grouped) {
-      run_heads(task / p.n_kv_head, static_cast<int>(task % p.n_kv_head) * group, group, thread);
-    } else {
-      run_heads(task / p.n_head, static_cast<int>(task % p.n_head), 1, thread);
+    const int64_t i0 = (task / n_kv_head) * block, i1 = std::min<int64_t>(i0 + block, n_tok);
+    const int g = static_cast<int>(task % n_kv_head);
+    float* rows = scratch->scores[static_cast<size_t>(thread)].data();
+    int64_t first[kMaxBlock], last[kMaxBlock], lo = INT64_MAX, hi = -1;
+    for (int64_t i = i0; i < i1; ++i) {
+      a.Visible(i, &first[i - i0], &last[i - i0]);
+      lo = std::min(lo, first[i - i0]);
+      hi = std::max(hi, last[i - i0]);
+    }
+    auto row_of = [&](int64_t i) { return rows + (i - i0) * group * row_len; };
+    for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
+      const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t f = first[i - i0], j0 = std::max(c0, f), j1 = std::min(c1, last[i - i0] + 1);
+        if (j0 < j1) a.Scores(i, g, j0, j1, row_of(i) + (j0 - f), row_len);
+      }
+    }
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n_keys = last[i - i0] - first[i - i0] + 1;
+      for (int h = 0; h < group; ++h) a.Softmax(n_keys, row_of(i) + h * row_len);
+      a.ZeroOutput(i, g, 0, a.head_dim());
+    }
+    for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
+      const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t f = first[i - i0], j0 = std::max(c0, f), j1 = std::min(c1, last[i - i0] + 1);
+        if (j0 < j1) a.WeightedSum(i, g, j0, j1, row_of(i) + (j0 - f), row_len, 0, a.head_dim());
+      }
     }
   };
-  const int64_t n_tasks = n_tok * (grouped ? p.n_kv_head : p.n_head);
+  const int64_t n_tasks = n_blocks * n_kv_head;
   if (pool) {
     pool->ParallelFor(n_tasks, run);
   } else {
     for (int64_t t = 0; t < n_tasks; ++t) run(t, 0);
   }
+}
+
+// One query (decode): too few (query, KV head) pairs to share among the threads, so each
+// step is split on its own: scores by key chunks (each K row read once for all the heads
+// sharing it), the softmax by head, and P·V by column strips (each V row read once).
+void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, int n_kv_head,
+                          float* rows, int64_t row_len) {
+  const int group = a.group(), d = a.head_dim();
+  int64_t first, last;
+  a.Visible(0, &first, &last);
+  const int64_t n_keys = last - first + 1;
+  const int64_t n_chunks = (n_keys + kKeyChunk - 1) / kKeyChunk;
+  const int n_strips = (d + kColumnStrip - 1) / kColumnStrip;
+  auto for_tasks = [&](int64_t n, auto&& fn) {
+    if (pool) {
+      pool->ParallelFor(n, fn);
+    } else {
+      for (int64_t t = 0; t < n; ++t) fn(t, 0);
+    }
+  };
+  for_tasks(n_kv_head * n_chunks, [&](int64_t task, int) {
+    const int g = static_cast<int>(task / n_chunks);
+    const int64_t j0 = first + (task % n_chunks) * kKeyChunk;
+    const int64_t j1 = std::min(j0 + kKeyChunk, last + 1);
+    a.Scores(0, g, j0, j1, rows + g * group * row_len + (j0 - first), row_len);
+  });
+  for_tasks(n_head, [&](int64_t h, int) { a.Softmax(n_keys, rows + h * row_len); });
+  for_tasks(n_kv_head * n_strips, [&](int64_t task, int) {
+    const int g = static_cast<int>(task / n_strips);
+    const int c0 = static_cast<int>(task % n_strips) * kColumnStrip;
+    const int nc = std::min(kColumnStrip, d - c0);
+    a.ZeroOutput(0, g, c0, nc);
+    a.WeightedSum(0, g, first, last + 1, rows + g * group * row_len, row_len, c0, nc);
+  });
+}
+
+}  // namespace
+
+void AttentionScratch::Reserve(int n_threads, int64_t max_keys, int n_head, int group) {
+  // A block's rows, BlockCap(m, group) * group * m floats for any m <= max_keys: at most
+  // kBlockScratchFloats when the cap binds (a block of 2 or more), else one query's rows.
+  const int64_t rows = static_cast<int64_t>(std::max(1, group)) * max_keys;
+  const int64_t per_thread =
+      std::min<int64_t>(kMaxBlock * rows, std::max<int64_t>(rows, kBlockScratchFloats));
+  scores.resize(static_cast<size_t>(n_threads));
+  for (auto& s : scores) {
+    if (static_cast<int64_t>(s.size()) < per_thread) s.resize(static_cast<size_t>(per_thread));
+  }
+  if (static_cast<int64_t>(single.size()) < n_head * max_keys)
+    single.resize(static_cast<size_t>(n_head * max_keys));
+}
+
+void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
+               const KvLayerView& kv, const float* q, int64_t n_tok, int64_t pos0, float* out,
+               AttentionScratch* scratch) {
+  const AttentionCall a(k, p, kv, q, pos0, out);
+  const int n_threads = pool ? pool->size() : 1;
+  const int64_t max_keys = MaxKeys(p, n_tok, pos0);
+  scratch->Reserve(n_threads, max_keys, p.n_head, a.group());
+  if (n_tok == 1) {
+    SingleQueryAttention(a, pool, p.n_head, p.n_kv_head, scratch->single.data(), max_keys);
+    return;
+  }
+  // Blocks as large as the scratch allows, but enough tasks to keep every thread busy.
+  const int64_t fill = std::max<int64_t>(1, n_tok * p.n_kv_head / (4 * n_threads));
+  const int block = static_cast<int>(std::min<int64_t>(BlockCap(max_keys, a.group()), fill));
+  BlockedAttention(a, pool, n_tok, p.n_kv_head, block, max_keys, scratch);
 }
 
 }  // namespace pocket::kernels

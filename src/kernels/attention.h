@@ -4,10 +4,15 @@
 // j % capacity (a ring for sliding layers, a plain array for full layers whose capacity is
 // the whole context). Query i (absolute position pos0 + i) sees keys j with
 // max(0, pos - window + 1) <= j <= pos (window == 0: no window). Scale is 1.0 (Gemma 4 folds
-// it into the q/k norms). Softmax is exact (max-subtracted, f32 sums), threads split the
-// (query, head) pairs, or in long chunks (query, KV head) pairs, so that each K/V row is read
-// once from L2 for all the query heads sharing it (the per-head arithmetic is the same either
-// way: results do not depend on the split).
+// it into the q/k norms). Softmax is exact (max-subtracted, f32 sums) over the scores of
+// kv_scores; P·V is kv_weighted_sum.
+//
+// Work split: a chunk of queries goes by (block of up to 8 queries, KV head), each block
+// walking its keys 64 at a time so that a K or V row comes from memory once per block and
+// serves all its queries and heads from L2; a single query (decode) splits the scores by key
+// chunks and P·V by column strips, so that every K and V row is read once however many
+// heads share it. Each output is computed with the same operations either way: a token
+// gets the same bits alone or in a chunk of any size, on any number of threads.
 #pragma once
 
 #include <cstdint>
@@ -38,15 +43,14 @@ struct AttentionParams {
   const int64_t* group_last = nullptr;
 };
 
-// Per-thread score buffers; grown on first use, then reused.
+// Score rows: per thread, those of one block of queries (prefill); and one query's, shared by
+// the threads (decode). Grown on first use, then reused.
 struct AttentionScratch {
   std::vector<std::vector<float>> scores;
-  // Pre-sizes the buffers so that no call up to `max_keys` visible keys and `group` query
-  // heads per KV head allocates.
-  void Reserve(int n_threads, int64_t max_keys, int group = 1) {
-    scores.resize(static_cast<size_t>(n_threads));
-    for (auto& s : scores) s.resize(static_cast<size_t>(max_keys * group));
-  }
+  std::vector<float> single;
+  // Sizes the buffers so that no call with up to `max_keys` visible keys, `n_head` query
+  // heads and `group` query heads per KV head allocates.
+  void Reserve(int n_threads, int64_t max_keys, int n_head, int group);
 };
 
 // q: [n_tok][n_head * head_dim] f32; out: same shape. Keys up to pos0 + n_tok - 1 must

@@ -100,6 +100,15 @@ struct KernelTable {
   // KV cache rows, by KvType.
   void (*kv_store[kNumKvTypes])(const float* x, void* dst, int64_t n) = {};
   float (*kv_dot[kNumKvTypes])(int64_t n, const float* q, const void* k) = {};
+  // s[h * s_stride + j] = q_h · k_j for h < nh, j < n_keys (q_h at q + h * q_stride, key row
+  // j at k + j * k_stride bytes): the Q·Kᵀ of attention. Each score is one 8-lane FMA chain
+  // over the first d - d % 8 elements (lane l takes elements 8t + l), reduced as
+  // ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), then one FMA per remaining element,
+  // whatever tile the kernel computes it in: bit-identical across ISAs and call shapes, so
+  // a token's scores do not depend on how many queries or keys share the call.
+  void (*kv_scores[kNumKvTypes])(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride,
+                                 const void* k, uint64_t k_stride, float* s,
+                                 int64_t s_stride) = {};
   void (*kv_axpy[kNumKvTypes])(int64_t n, float a, const void* v, float* y) = {};
   // For h < nh: o_h[0..d) += Σ_j p_h[j] · V_j over key rows j < n_keys (row j at
   // v + j * v_stride bytes, p_h at p + h * p_stride, o_h at o + h * o_stride), each element

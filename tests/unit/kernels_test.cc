@@ -454,6 +454,58 @@ TEST_P(IsaTest, KvRowOps) {
   }
 }
 
+// Q·Kᵀ scores: every ISA equals the scalar reference bit for bit whatever the head count,
+// key count and width (tile remainders, 8-element tails), every tile shape gives a pair the
+// same bits as computing it alone (so prefill and decode agree), and the values are the
+// float64 dot products within rounding.
+TEST_P(IsaTest, KvScoresAreCanonicalDotProducts) {
+  for (int t = 0; t < kNumKvTypes; ++t) {
+    SCOPED_TRACE(KvTypeName(static_cast<KvType>(t)));
+    for (const int d : {8, 20, 64, 512}) {
+      const int64_t max_keys = 31, q_stride = d + 3, s_stride = max_keys + 2;
+      const uint64_t k_stride = static_cast<uint64_t>(d + 5) * 4;
+      std::vector<uint8_t> k(static_cast<size_t>(max_keys) * k_stride);
+      std::vector<std::vector<float>> rows;
+      for (int64_t j = 0; j < max_keys; ++j) {
+        rows.push_back(RandomVector(d, static_cast<uint32_t>(300 + j)));
+        K().kv_store[t](rows.back().data(), k.data() + j * k_stride, d);
+      }
+      const std::vector<float> q = RandomVector(9 * q_stride, 31);
+      for (const int nh : {1, 2, 3, 4, 5, 8, 9}) {
+        for (const int64_t n_keys : {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{25}, max_keys}) {
+          std::vector<float> got(static_cast<size_t>(nh * s_stride), -7.0f), ref = got;
+          K().kv_scores[t](n_keys, d, nh, q.data(), q_stride, k.data(), k_stride, got.data(),
+                           s_stride);
+          Ref().kv_scores[t](n_keys, d, nh, q.data(), q_stride, k.data(), k_stride, ref.data(),
+                             s_stride);
+          ASSERT_EQ(got, ref) << "d=" << d << " nh=" << nh << " keys=" << n_keys;
+          for (int h = 0; h < nh; ++h) {
+            for (int64_t j = 0; j < n_keys; ++j) {
+              float alone = 0;
+              K().kv_scores[t](1, d, 1, q.data() + h * q_stride, q_stride,
+                               k.data() + j * k_stride, k_stride, &alone, 1);
+              const float g = got[static_cast<size_t>(h * s_stride + j)];
+              ASSERT_EQ(alone, g) << "h=" << h << " j=" << j;
+              // The stored (rounded) key row read back: y = 0 + 1 · k_j.
+              std::vector<float> row(static_cast<size_t>(d), 0.0f);
+              Ref().kv_axpy[t](d, 1.0f, k.data() + j * k_stride, row.data());
+              double want = 0, mag = 0;
+              for (int i = 0; i < d; ++i) {
+                const double prod = static_cast<double>(q[static_cast<size_t>(h * q_stride + i)]) *
+                                    row[static_cast<size_t>(i)];
+                want += prod;
+                mag += std::fabs(prod);
+              }
+              ASSERT_NEAR(g, want, 1e-6 * mag + 1e-12) << "h=" << h << " j=" << j;
+            }
+          }
+          EXPECT_EQ(got[static_cast<size_t>(n_keys)], -7.0f);  // nothing past n_keys written
+        }
+      }
+    }
+  }
+}
+
 // P·V for several heads at once equals one kv_axpy per (head, key) bit for bit on every ISA
 // (decode and prefill then agree), and the scalar reference within rounding; head counts
 // 1..6 and widths with 16-, 8- and 1-element tails, rows strided, outputs accumulated.

@@ -172,6 +172,33 @@ void KvAxpyBF16(int64_t n, float a, const void* v, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * BF16ToF32(vh[i]);
 }
 
+// kv_scores reference: the canonical score arithmetic (kernels.h) spelled out per pair.
+inline float KvElement(KvType t, const void* row, int64_t i) {
+  const auto* h = static_cast<const uint16_t*>(row);
+  if (t == KvType::kF16) return F16ToF32(h[i]);
+  if (t == KvType::kBF16) return BF16ToF32(h[i]);
+  return static_cast<const float*>(row)[i];
+}
+
+template <KvType kType>
+void KvScores(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride, const void* k,
+              uint64_t k_stride, float* s, int64_t s_stride) {
+  const int d8 = d - d % 8;
+  for (int h = 0; h < nh; ++h) {
+    const float* qh = q + h * q_stride;
+    for (int64_t j = 0; j < n_keys; ++j) {
+      const void* kj = static_cast<const uint8_t*>(k) + static_cast<uint64_t>(j) * k_stride;
+      float lane[8] = {};
+      for (int i = 0; i < d8; i += 8) {
+        for (int l = 0; l < 8; ++l) lane[l] = std::fma(qh[i + l], KvElement(kType, kj, i + l), lane[l]);
+      }
+      float sum = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+      for (int i = d8; i < d; ++i) sum = std::fma(qh[i], KvElement(kType, kj, i), sum);
+      s[h * s_stride + j] = sum;
+    }
+  }
+}
+
 // kv_weighted_sum reference: n_keys kv_axpy calls per head.
 template <void (*kAxpy)(int64_t, float, const void*, float*)>
 void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stride, const void* v,
@@ -520,6 +547,9 @@ void FillScalarKernels(KernelTable* t) {
   t->kv_axpy[0] = KvAxpyF32;
   t->kv_axpy[1] = KvAxpyF16;
   t->kv_axpy[2] = KvAxpyBF16;
+  t->kv_scores[0] = KvScores<KvType::kF32>;
+  t->kv_scores[1] = KvScores<KvType::kF16>;
+  t->kv_scores[2] = KvScores<KvType::kBF16>;
   t->kv_weighted_sum[0] = KvWeightedSum<KvAxpyF32>;
   t->kv_weighted_sum[1] = KvWeightedSum<KvAxpyF16>;
   t->kv_weighted_sum[2] = KvWeightedSum<KvAxpyBF16>;

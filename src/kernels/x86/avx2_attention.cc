@@ -2,6 +2,7 @@
 // forms, the multi-head P·V product and the f16 row store. Compiled with -mavx2 -mfma -mf16c.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -95,6 +96,85 @@ inline float LoadKv1(const uint8_t* row, int i) {
   return BF16ToF32(reinterpret_cast<const uint16_t*>(row)[i]);
 }
 
+// Scores of kHeads query heads x kKeys key rows, each pair one 8-lane accumulator: per
+// eight elements kKeys row loads, kHeads query loads and kHeads x kKeys FMAs (a dot product
+// per pair: two loads per FMA). The reduction adds the 128-bit halves and then two hadds,
+// which is HSum's order: ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)).
+template <int kType, int kHeads, int kKeys>
+inline void ScoreTile(int d, const float* q, int64_t q_stride, const uint8_t* k,
+                      uint64_t k_stride, float* s, int64_t s_stride) {
+  static_assert(kHeads >= 1 && kHeads <= 4);
+  const int d8 = d - d % 8;
+  __m256 acc[kHeads][kKeys];
+  for (int h = 0; h < kHeads; ++h)
+    for (int j = 0; j < kKeys; ++j) acc[h][j] = _mm256_setzero_ps();
+  for (int i = 0; i < d8; i += 8) {
+    __m256 kv[kKeys];
+    for (int j = 0; j < kKeys; ++j) kv[j] = LoadKv8<kType>(k + j * k_stride, i);
+    for (int h = 0; h < kHeads; ++h) {
+      const __m256 qv = _mm256_loadu_ps(q + h * q_stride + i);
+      for (int j = 0; j < kKeys; ++j) acc[h][j] = _mm256_fmadd_ps(qv, kv[j], acc[h][j]);
+    }
+  }
+  for (int j = 0; j < kKeys; ++j) {
+    __m128 half[4];
+    for (int h = 0; h < 4; ++h) {
+      half[h] = h < kHeads ? _mm_add_ps(_mm256_castps256_ps128(acc[h][j]),
+                                        _mm256_extractf128_ps(acc[h][j], 1))
+                           : _mm_setzero_ps();
+    }
+    float sum[4];
+    _mm_storeu_ps(sum, _mm_hadd_ps(_mm_hadd_ps(half[0], half[1]), _mm_hadd_ps(half[2], half[3])));
+    for (int h = 0; h < kHeads; ++h) {
+      for (int i = d8; i < d; ++i)
+        sum[h] = std::fma(q[h * q_stride + i], LoadKv1<kType>(k + j * k_stride, i), sum[h]);
+      s[h * s_stride + j] = sum[h];
+    }
+  }
+}
+
+template <int kType, int kHeads>
+inline void ScoreKeys(int64_t n_keys, int d, const float* q, int64_t q_stride, const uint8_t* k,
+                      uint64_t k_stride, float* s, int64_t s_stride) {
+  int64_t j = 0;
+  for (; j + 3 <= n_keys; j += 3)
+    ScoreTile<kType, kHeads, 3>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride);
+  if (n_keys - j == 2)
+    ScoreTile<kType, kHeads, 2>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride);
+  if (n_keys - j == 1)
+    ScoreTile<kType, kHeads, 1>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride);
+}
+
+// Keys outer, heads inner: a strip of key rows stays in L1 while every head passes over it.
+template <int kType>
+void KvScores(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride, const void* k,
+              uint64_t k_stride, float* s, int64_t s_stride) {
+  constexpr int64_t kStrip = 24;
+  const auto* kb = static_cast<const uint8_t*>(k);
+  for (int64_t j0 = 0; j0 < n_keys; j0 += kStrip) {
+    const int64_t nj = std::min(kStrip, n_keys - j0);
+    const uint8_t* kj = kb + static_cast<uint64_t>(j0) * k_stride;
+    for (int h = 0; h < nh; h += 4) {
+      const float* qh = q + h * q_stride;
+      float* sh = s + h * s_stride + j0;
+      switch (std::min(4, nh - h)) {
+        case 4:
+          ScoreKeys<kType, 4>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          break;
+        case 3:
+          ScoreKeys<kType, 3>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          break;
+        case 2:
+          ScoreKeys<kType, 2>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          break;
+        default:
+          ScoreKeys<kType, 1>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          break;
+      }
+    }
+  }
+}
+
 // Up to four heads x sixteen output elements in registers while every key row streams past:
 // per key two row loads, four broadcasts and eight FMAs (kv_axpy: a load, a load and a store
 // per FMA). Each element still sees fma(p_j, v_j, acc) for j in order: bit-identical to axpy.
@@ -183,6 +263,9 @@ void FillAvx2AttentionKernels(KernelTable* t) {
   t->kv_axpy[0] = KvAxpyF32;
   t->kv_axpy[1] = KvAxpy16<false>;
   t->kv_axpy[2] = KvAxpy16<true>;
+  t->kv_scores[0] = KvScores<0>;
+  t->kv_scores[1] = KvScores<1>;
+  t->kv_scores[2] = KvScores<2>;
   t->kv_weighted_sum[0] = KvWeightedSum<0>;
   t->kv_weighted_sum[1] = KvWeightedSum<1>;
   t->kv_weighted_sum[2] = KvWeightedSum<2>;

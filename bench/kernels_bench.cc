@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/packed.h"
 #include "quant/quant.h"
@@ -133,6 +134,32 @@ void BM_SgemmAttention(benchmark::State& state) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_SgemmAttention)->Arg(12)->Arg(64);
+
+// The decoder's attention on one thread, E2B's full-attention shape (8 query heads sharing
+// one KV head of 512, f32 cache): `n_tok` queries after 4096 cached positions (512: a prefill
+// chunk at depth, 1: a decoded token). MAC/s counts the Q·Kᵀ and P·V products.
+void BM_DecoderAttention(benchmark::State& state) {
+  const int64_t n_tok = state.range(0), pos0 = 4096, cap = pos0 + n_tok;
+  const int nh = 8, d = 512;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 0.3f);
+  std::vector<float> kc(cap * d), vc(cap * d), q(n_tok * nh * d), out(q.size());
+  for (std::vector<float>* x : {&kc, &vc, &q})
+    for (float& e : *x) e = dist(rng);
+  AttentionParams p{nh, 1, d, 0};
+  KvLayerView view{reinterpret_cast<const uint8_t*>(kc.data()),
+                   reinterpret_cast<const uint8_t*>(vc.data()), cap, KvType::kF32};
+  AttentionScratch scratch;
+  for (auto _ : state) {
+    Attention(Kernels(), nullptr, p, view, q.data(), n_tok, pos0, out.data(), &scratch);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double keys = static_cast<double>(n_tok) * static_cast<double>(pos0) +
+                      static_cast<double>(n_tok * (n_tok + 1) / 2);
+  state.counters["MAC/s"] = benchmark::Counter(2.0 * nh * d * keys,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_DecoderAttention)->Arg(1)->Arg(512)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace pocket::kernels

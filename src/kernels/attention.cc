@@ -15,6 +15,8 @@ constexpr int kMaxBlock = 8;
 constexpr int64_t kBlockScratchFloats = int64_t{1} << 22;
 // Columns of V per task of a single query's P·V.
 constexpr int kColumnStrip = 32;
+// Columns of V per pass of a block's queries over one key chunk.
+constexpr int kValueStrip = 16;
 
 int BlockCap(int64_t max_keys, int group) {
   const int64_t per_query = std::max<int64_t>(1, max_keys) * std::max(1, group);
@@ -148,11 +150,17 @@ void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, i
       for (int h = 0; h < group; ++h) a.Softmax(n_keys, row_of(i) + h * row_len);
       a.ZeroOutput(i, g, 0, a.head_dim());
     }
+    // P·V by 16-column strips inside each key chunk: a strip of the chunk's V rows (4 KB)
+    // stays in L1 while every query and head of the block passes over it.
     for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
       const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t f = first[i - i0], j0 = std::max(c0, f), j1 = std::min(c1, last[i - i0] + 1);
-        if (j0 < j1) a.WeightedSum(i, g, j0, j1, row_of(i) + (j0 - f), row_len, 0, a.head_dim());
+      for (int col = 0; col < a.head_dim(); col += kValueStrip) {
+        const int nc = std::min(kValueStrip, a.head_dim() - col);
+        for (int64_t i = i0; i < i1; ++i) {
+          const int64_t f = first[i - i0], j0 = std::max(c0, f);
+          const int64_t j1 = std::min(c1, last[i - i0] + 1);
+          if (j0 < j1) a.WeightedSum(i, g, j0, j1, row_of(i) + (j0 - f), row_len, col, nc);
+        }
       }
     }
   };
@@ -194,7 +202,11 @@ void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, 
     const int c0 = static_cast<int>(task % n_strips) * kColumnStrip;
     const int nc = std::min(kColumnStrip, d - c0);
     a.ZeroOutput(0, g, c0, nc);
-    a.WeightedSum(0, g, first, last + 1, rows + g * group * row_len, row_len, c0, nc);
+    // By key chunks: the chunk's strip of V rows stays in L1 for the second group of heads.
+    for (int64_t j0 = first; j0 <= last; j0 += kKeyChunk) {
+      a.WeightedSum(0, g, j0, std::min(j0 + kKeyChunk, last + 1),
+                    rows + g * group * row_len + (j0 - first), row_len, c0, nc);
+    }
   });
 }
 

@@ -156,8 +156,8 @@ void BM_DecoderAttention(benchmark::State& state) {
   }
   const double keys = static_cast<double>(n_tok) * static_cast<double>(pos0) +
                       static_cast<double>(n_tok * (n_tok + 1) / 2);
-  state.counters["MAC/s"] = benchmark::Counter(2.0 * nh * d * keys,
-                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["MAC/s"] =
+      benchmark::Counter(2.0 * nh * d * keys, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_DecoderAttention)->Arg(1)->Arg(512)->Unit(benchmark::kMillisecond);
 

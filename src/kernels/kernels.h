@@ -107,8 +107,7 @@ struct KernelTable {
   // whatever tile the kernel computes it in: bit-identical across ISAs and call shapes, so
   // a token's scores do not depend on how many queries or keys share the call.
   void (*kv_scores[kNumKvTypes])(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride,
-                                 const void* k, uint64_t k_stride, float* s,
-                                 int64_t s_stride) = {};
+                                 const void* k, uint64_t k_stride, float* s, int64_t s_stride) = {};
   void (*kv_axpy[kNumKvTypes])(int64_t n, float a, const void* v, float* y) = {};
   // For h < nh: o_h[0..d) += Σ_j p_h[j] · V_j over key rows j < n_keys (row j at
   // v + j * v_stride bytes, p_h at p + h * p_stride, o_h at o + h * o_stride), each element

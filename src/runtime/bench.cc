@@ -62,17 +62,17 @@ namespace {
 // A session holding `depth` random context tokens, followed by the test's `n_test` tokens
 // (all of them in *tokens); the rings are sized so that the test's tokens can always be
 // rewound (Decoder::CanRewindTo).
-Result<std::unique_ptr<Session>> SessionAtDepth(const Model& model, ThreadPool* pool,
-                                                int64_t depth, int64_t n_test, int64_t batch,
+Result<std::unique_ptr<Session>> SessionAtDepth(const Model& model, ThreadPool* pool, int64_t depth,
+                                                int64_t n_test, int64_t batch,
                                                 std::vector<int32_t>* tokens) {
   SessionOptions so;
   so.n_ctx = depth + n_test + 1;
   so.batch = batch;
   if (depth > 0) so.batch = std::max<int64_t>(so.batch, std::min<int64_t>(depth, 512));
   if (model.config().context_length > 0 && so.n_ctx > model.config().context_length) {
-    return InvalidArgument(StrFormat("depth %lld + %lld test tokens exceed the model's context of %lld",
-                                     (long long)depth, (long long)n_test,
-                                     (long long)model.config().context_length));
+    return InvalidArgument(
+        StrFormat("depth %lld + %lld test tokens exceed the model's context of %lld",
+                  (long long)depth, (long long)n_test, (long long)model.config().context_length));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Session> s, Session::Create(model, pool, so));
   *tokens = RandomTokens(depth + n_test, model.config().n_vocab);
@@ -103,9 +103,9 @@ Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_pr
   if (n_prompt <= 0) return InvalidArgument("prompt length must be positive");
   if (depth < 0) return InvalidArgument("depth must not be negative");
   std::vector<int32_t> tokens;
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> s,
-                   SessionAtDepth(model, pool, depth, n_prompt,
-                                  std::min<int64_t>(n_prompt, 512), &tokens));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Session> s,
+      SessionAtDepth(model, pool, depth, n_prompt, std::min<int64_t>(n_prompt, 512), &tokens));
   // One repetition = prefill + picking the first token: its time is the time to first token.
   Clock::time_point t0;
   auto once = [&]() -> Result<int64_t> {
@@ -132,13 +132,16 @@ Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen
   ASSIGN_OR_RETURN(std::unique_ptr<Session> s,
                    SessionAtDepth(model, pool, depth, n_gen, 1, &tokens));
   Clock::time_point t0;
-  ASSIGN_OR_RETURN(BenchRun r, BenchRepeated(TestName("tg", n_gen), reps, [&]() -> Result<int64_t> {
-    RETURN_IF_ERROR(RewindToDepth(s.get(), tokens, depth));
-    t0 = Clock::now();
-    for (int64_t i = depth; i < depth + n_gen; ++i)
-      RETURN_IF_ERROR(s->Append(tokens[static_cast<size_t>(i)]));
-    return n_gen;
-  }, &t0));
+  ASSIGN_OR_RETURN(BenchRun r, BenchRepeated(
+                                   TestName("tg", n_gen), reps,
+                                   [&]() -> Result<int64_t> {
+                                     RETURN_IF_ERROR(RewindToDepth(s.get(), tokens, depth));
+                                     t0 = Clock::now();
+                                     for (int64_t i = depth; i < depth + n_gen; ++i)
+                                       RETURN_IF_ERROR(s->Append(tokens[static_cast<size_t>(i)]));
+                                     return n_gen;
+                                   },
+                                   &t0));
   r.depth = depth;
   return r;
 }

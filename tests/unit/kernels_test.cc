@@ -482,8 +482,8 @@ TEST_P(IsaTest, KvScoresAreCanonicalDotProducts) {
           for (int h = 0; h < nh; ++h) {
             for (int64_t j = 0; j < n_keys; ++j) {
               float alone = 0;
-              K().kv_scores[t](1, d, 1, q.data() + h * q_stride, q_stride,
-                               k.data() + j * k_stride, k_stride, &alone, 1);
+              K().kv_scores[t](1, d, 1, q.data() + h * q_stride, q_stride, k.data() + j * k_stride,
+                               k_stride, &alone, 1);
               const float g = got[static_cast<size_t>(h * s_stride + j)];
               ASSERT_EQ(alone, g) << "h=" << h << " j=" << j;
               // The stored (rounded) key row read back: y = 0 + 1 · k_j.

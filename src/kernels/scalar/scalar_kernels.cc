@@ -190,9 +190,11 @@ void KvScores(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride, c
       const void* kj = static_cast<const uint8_t*>(k) + static_cast<uint64_t>(j) * k_stride;
       float lane[8] = {};
       for (int i = 0; i < d8; i += 8) {
-        for (int l = 0; l < 8; ++l) lane[l] = std::fma(qh[i + l], KvElement(kType, kj, i + l), lane[l]);
+        for (int l = 0; l < 8; ++l)
+          lane[l] = std::fma(qh[i + l], KvElement(kType, kj, i + l), lane[l]);
       }
-      float sum = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+      float sum =
+          ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
       for (int i = d8; i < d; ++i) sum = std::fma(qh[i], KvElement(kType, kj, i), sum);
       s[h * s_stride + j] = sum;
     }

@@ -101,8 +101,8 @@ inline float LoadKv1(const uint8_t* row, int i) {
 // per pair: two loads per FMA). The reduction adds the 128-bit halves and then two hadds,
 // which is HSum's order: ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)).
 template <int kType, int kHeads, int kKeys>
-inline void ScoreTile(int d, const float* q, int64_t q_stride, const uint8_t* k,
-                      uint64_t k_stride, float* s, int64_t s_stride) {
+inline void ScoreTile(int d, const float* q, int64_t q_stride, const uint8_t* k, uint64_t k_stride,
+                      float* s, int64_t s_stride) {
   static_assert(kHeads >= 1 && kHeads <= 4);
   const int d8 = d - d % 8;
   __m256 acc[kHeads][kKeys];

@@ -99,7 +99,6 @@ struct KernelTable {
 
   // KV cache rows, by KvType.
   void (*kv_store[kNumKvTypes])(const float* x, void* dst, int64_t n) = {};
-  float (*kv_dot[kNumKvTypes])(int64_t n, const float* q, const void* k) = {};
   // s[h * s_stride + j] = q_h · k_j for h < nh, j < n_keys (q_h at q + h * q_stride, key row
   // j at k + j * k_stride bytes): the Q·Kᵀ of attention. Each score is one 8-lane FMA chain
   // over the first d - d % 8 elements (lane l takes elements 8t + l), reduced as

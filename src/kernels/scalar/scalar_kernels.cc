@@ -147,19 +147,6 @@ void Softcap(int64_t n, float cap, float* y) {
 void KvStoreF32(const float* x, void* dst, int64_t n) { QuantizeF32(x, dst, n); }
 void KvStoreF16(const float* x, void* dst, int64_t n) { QuantizeF16(x, dst, n); }
 void KvStoreBF16(const float* x, void* dst, int64_t n) { QuantizeBF16(x, dst, n); }
-float KvDotF32(int64_t n, const float* q, const void* k) { return VecDotF32(n, q, k); }
-float KvDotF16(int64_t n, const float* q, const void* k) {
-  const auto* kh = static_cast<const uint16_t*>(k);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += q[i] * F16ToF32(kh[i]);
-  return sum;
-}
-float KvDotBF16(int64_t n, const float* q, const void* k) {
-  const auto* kh = static_cast<const uint16_t*>(k);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += q[i] * BF16ToF32(kh[i]);
-  return sum;
-}
 void KvAxpyF32(int64_t n, float a, const void* v, float* y) {
   AxpyF32(n, a, static_cast<const float*>(v), y);
 }
@@ -543,9 +530,6 @@ void FillScalarKernels(KernelTable* t) {
   t->kv_store[0] = KvStoreF32;
   t->kv_store[1] = KvStoreF16;
   t->kv_store[2] = KvStoreBF16;
-  t->kv_dot[0] = KvDotF32;
-  t->kv_dot[1] = KvDotF16;
-  t->kv_dot[2] = KvDotBF16;
   t->kv_axpy[0] = KvAxpyF32;
   t->kv_axpy[1] = KvAxpyF16;
   t->kv_axpy[2] = KvAxpyBF16;

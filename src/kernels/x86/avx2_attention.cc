@@ -1,5 +1,6 @@
-// AVX2 row kernels of attention and the KV cache: f32 dot and axpy, their f16/bf16 KV-row
-// forms, the multi-head P·V product and the f16 row store. Compiled with -mavx2 -mfma -mf16c.
+// AVX2 kernels of attention and the KV cache: f32 dot and axpy (and axpy over f16/bf16 KV
+// rows), the Q·Kᵀ score tiles, the multi-head P·V product and the f16 row store. Compiled
+// with -mavx2 -mfma -mf16c.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -33,27 +34,6 @@ float DotF32(int64_t n, const float* x, const float* y) {
   float sum = HSum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
   for (; i < n; ++i) sum += x[i] * y[i];
   return sum;
-}
-
-template <bool kBF16>
-float KvDot16(int64_t n, const float* q, const void* k) {
-  const auto* x = static_cast<const uint16_t*>(k);
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kBF16 ? LoadBF16(x + i) : LoadF16(x + i), a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8),
-                         kBF16 ? LoadBF16(x + i + 8) : LoadF16(x + i + 8), a1);
-  }
-  for (; i + 8 <= n; i += 8)
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kBF16 ? LoadBF16(x + i) : LoadF16(x + i), a0);
-  float sum = HSum(_mm256_add_ps(a0, a1));
-  for (; i < n; ++i) sum += q[i] * (kBF16 ? BF16ToF32(x[i]) : HalfToFloat(x[i]));
-  return sum;
-}
-
-float KvDotF32(int64_t n, const float* q, const void* k) {
-  return DotF32(n, q, static_cast<const float*>(k));
 }
 
 // Every element is one fused multiply-add per call (the tails too, explicitly), so that
@@ -267,9 +247,6 @@ void FillAvx2AttentionKernels(KernelTable* t) {
   t->dot_f32 = DotF32;
   t->axpy_f32 = AxpyF32;
   t->kv_store[1] = KvStoreF16;
-  t->kv_dot[0] = KvDotF32;
-  t->kv_dot[1] = KvDot16<false>;
-  t->kv_dot[2] = KvDot16<true>;
   t->kv_axpy[0] = KvAxpyF32;
   t->kv_axpy[1] = KvAxpy16<false>;
   t->kv_axpy[2] = KvAxpy16<true>;

@@ -25,13 +25,6 @@ int BlockCap(int64_t max_keys, int group) {
   return static_cast<int>(std::clamp<int64_t>(kBlockScratchFloats / per_query, 1, kMaxBlock));
 }
 
-// Visible keys of a query: max_keys bounds last - first + 1 for every query of the chunk.
-int64_t MaxKeys(const AttentionParams& p, int64_t n_tok, int64_t pos0) {
-  int64_t max_keys = p.window > 0 ? std::min<int64_t>(p.window, pos0 + n_tok) : pos0 + n_tok;
-  if (p.group_first != nullptr) max_keys = std::min<int64_t>(max_keys + n_tok, pos0 + n_tok);
-  return max_keys;
-}
-
 // One layer's attention call: the geometry, and the three steps every path is made of.
 // Each step computes an output element with the same operations whatever range or tile it
 // is called on, so the paths below give the same bits.
@@ -235,7 +228,12 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
                AttentionScratch* scratch) {
   const AttentionCall a(k, p, kv, q, pos0, out);
   const int n_threads = pool ? pool->size() : 1;
-  const int64_t max_keys = MaxKeys(p, n_tok, pos0);
+  int64_t max_keys = 0;  // the longest row of scores any query of the chunk needs
+  for (int64_t i = 0; i < n_tok; ++i) {
+    int64_t first, last;
+    a.Visible(i, &first, &last);
+    max_keys = std::max(max_keys, last - first + 1);
+  }
   scratch->Reserve(n_threads, max_keys, p.n_head, a.group());
   if (n_tok == 1) {
     SingleQueryAttention(a, pool, p.n_head, p.n_kv_head, scratch->single.data(), max_keys);

@@ -36,9 +36,9 @@ struct AttentionParams {
   int head_dim = 0;
   int64_t window = 0;  // 0: full causal attention
   // Optional bidirectional groups (the soft tokens of one image): query i of the chunk also
-  // sees keys group_first[i]..group_last[i] (absolute positions; -1: no group). The group must
-  // lie inside the chunk. Visible keys stay one contiguous range: [min(first, group_first),
-  // max(pos, group_last)].
+  // sees keys group_first[i]..group_last[i] (absolute positions; -1: no group), which must
+  // already be in the cache (the decoder's groups lie inside the chunk). Visible keys stay one
+  // contiguous range: [min(first, group_first), max(pos, group_last)].
   const int64_t* group_first = nullptr;
   const int64_t* group_last = nullptr;
 };

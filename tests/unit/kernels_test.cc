@@ -538,17 +538,26 @@ TEST_P(IsaTest, KvWeightedSumEqualsAxpyCalls) {
   }
 }
 
-// Attention over a ring-buffer cache equals a naive softmax over the visible keys.
+// Attention over a ring-buffer cache equals a naive softmax over the visible keys, for short
+// chunks (one query per task) and long ones (blocks of queries whose key ranges cross 64-key
+// chunks and the ring's wrap), with and without a window and bidirectional groups; and every
+// token's outputs equal, bit for bit, those of the token computed alone (decode's path).
 TEST_P(IsaTest, AttentionMatchesNaive) {
-  ThreadPool pool(2);
-  const int nh = 4, nkv = 2, d = 16;
-  const int64_t pos0 = 9, n_tok = 6, window = 5, capacity = window - 1 + n_tok;
-  const int64_t total = pos0 + n_tok;
-  const std::vector<float> keys = RandomVector(total * nkv * d, 21),
-                           vals = RandomVector(total * nkv * d, 22);
-  const std::vector<float> q = RandomVector(n_tok * nh * d, 23);
-  for (int64_t win : {int64_t{0}, window}) {
-    const int64_t cap = win ? capacity : total;
+  struct Case {
+    int64_t pos0, n_tok, window;
+    bool groups;
+  };
+  for (const Case& c : {Case{9, 6, 5, false}, Case{9, 6, 0, false}, Case{100, 40, 70, false},
+                        Case{0, 130, 0, false}, Case{150, 37, 0, false}, Case{30, 24, 9, true}}) {
+    SCOPED_TRACE(::testing::Message() << "pos0 " << c.pos0 << " n_tok " << c.n_tok << " window "
+                                      << c.window << (c.groups ? " groups" : ""));
+    ThreadPool pool(2);
+    const int nh = 4, nkv = 2, d = 20;
+    const int64_t pos0 = c.pos0, n_tok = c.n_tok, total = pos0 + n_tok;
+    const int64_t cap = c.window ? c.window - 1 + n_tok : total;
+    const std::vector<float> keys = RandomVector(total * nkv * d, 21),
+                             vals = RandomVector(total * nkv * d, 22);
+    const std::vector<float> q = RandomVector(n_tok * nh * d, 23);
     std::vector<float> kc(static_cast<size_t>(cap * nkv * d)), vc(kc.size());
     for (int64_t j = 0; j < total; ++j) {  // later positions overwrite ring slots, as in use
       std::memcpy(&kc[static_cast<size_t>((j % cap) * nkv * d)],
@@ -556,25 +565,48 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
       std::memcpy(&vc[static_cast<size_t>((j % cap) * nkv * d)],
                   &vals[static_cast<size_t>(j * nkv * d)], sizeof(float) * nkv * d);
     }
-    AttentionParams p{nh, nkv, d, win};
+    // Groups: tokens 5..12 and 15..20 of the chunk see each other (an image's soft tokens).
+    std::vector<int64_t> group_first(static_cast<size_t>(n_tok), -1), group_last = group_first;
+    if (c.groups) {
+      for (auto [g0, g1] : {std::pair<int64_t, int64_t>{5, 12}, {15, 20}}) {
+        for (int64_t i = g0; i <= g1; ++i) {
+          group_first[static_cast<size_t>(i)] = pos0 + g0;
+          group_last[static_cast<size_t>(i)] = pos0 + g1;
+        }
+      }
+    }
+    AttentionParams p{nh, nkv, d, c.window};
+    if (c.groups) {
+      p.group_first = group_first.data();
+      p.group_last = group_last.data();
+    }
     KvLayerView view{reinterpret_cast<const uint8_t*>(kc.data()),
                      reinterpret_cast<const uint8_t*>(vc.data()), cap, KvType::kF32};
     std::vector<float> out(q.size());
     AttentionScratch scratch;
     Attention(K(), &pool, p, view, q.data(), n_tok, pos0, out.data(), &scratch);
-    // One query at a time (one task per head) gives the chunk's (one task per KV head) bits.
     for (int64_t i = 0; i < n_tok; ++i) {
       std::vector<float> one(static_cast<size_t>(nh * d));
-      Attention(K(), &pool, p, view, q.data() + i * nh * d, 1, pos0 + i, one.data(), &scratch);
+      AttentionParams p1 = p;
+      if (c.groups) {
+        p1.group_first = group_first.data() + i;
+        p1.group_last = group_last.data() + i;
+      }
+      Attention(K(), &pool, p1, view, q.data() + i * nh * d, 1, pos0 + i, one.data(), &scratch);
       for (size_t e = 0; e < one.size(); ++e)
-        ASSERT_EQ(one[e], out[static_cast<size_t>(i * nh * d) + e]);
+        ASSERT_EQ(one[e], out[static_cast<size_t>(i * nh * d) + e]) << "tok " << i;
     }
     for (int64_t i = 0; i < n_tok; ++i) {
-      const int64_t pos = pos0 + i, first = win ? std::max<int64_t>(0, pos - win + 1) : 0;
+      const int64_t pos = pos0 + i;
+      int64_t first = c.window ? std::max<int64_t>(0, pos - c.window + 1) : 0, last = pos;
+      if (group_first[static_cast<size_t>(i)] >= 0) {
+        first = std::min(first, group_first[static_cast<size_t>(i)]);
+        last = std::max(last, group_last[static_cast<size_t>(i)]);
+      }
       for (int h = 0; h < nh; ++h) {
         const int g = h / (nh / nkv);
         std::vector<double> s;
-        for (int64_t j = first; j <= pos; ++j) {
+        for (int64_t j = first; j <= last; ++j) {
           double dot = 0;
           for (int e = 0; e < d; ++e)
             dot += q[static_cast<size_t>((i * nh + h) * d + e)] *
@@ -585,11 +617,11 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
         for (double& v : s) sum += (v = std::exp(v - mx));
         for (int e = 0; e < d; ++e) {
           double o = 0;
-          for (int64_t j = first; j <= pos; ++j)
+          for (int64_t j = first; j <= last; ++j)
             o += s[static_cast<size_t>(j - first)] / sum *
                  vals[static_cast<size_t>((j * nkv + g) * d + e)];
           ASSERT_NEAR(out[static_cast<size_t>((i * nh + h) * d + e)], o, 1e-5)
-              << "win " << win << " tok " << i << " head " << h;
+              << "tok " << i << " head " << h;
         }
       }
     }

@@ -135,6 +135,26 @@ void BM_SgemmAttention(benchmark::State& state) {
 }
 BENCHMARK(BM_SgemmAttention)->Arg(12)->Arg(64);
 
+// Attention scores alone (kv_scores): 8 query heads x n_keys cached f32 keys of 512, the keys
+// resident in L1/L2 (12 keys: 24 KB) or L2 (64 keys: a prefill block's chunk).
+void BM_KvScores(benchmark::State& state) {
+  const int64_t n_keys = state.range(0);
+  const int nh = 8, d = 512;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> dist(0.0f, 0.3f);
+  std::vector<float> k(n_keys * d), q(nh * d), s(nh * n_keys);
+  for (std::vector<float>* x : {&k, &q})
+    for (float& e : *x) e = dist(rng);
+  const KernelTable& kt = Kernels();
+  for (auto _ : state) {
+    kt.kv_scores[0](n_keys, d, nh, q.data(), d, k.data(), d * 4, s.data(), n_keys);
+    benchmark::DoNotOptimize(s.data());
+  }
+  state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(nh * d * n_keys),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_KvScores)->Arg(12)->Arg(64);
+
 // The decoder's attention on one thread, E2B's full-attention shape (8 query heads sharing
 // one KV head of 512, f32 cache): `n_tok` queries after `pos0` cached positions (512 after
 // 4096: a prefill chunk at depth; 1: a decoded token, its K/V in L3 at 4096 and in memory at

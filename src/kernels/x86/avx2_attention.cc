@@ -155,36 +155,18 @@ void KvScores(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride, c
   }
 }
 
-// Up to four heads x sixteen output elements in registers while every key row streams past:
-// per key two row loads, four broadcasts and eight FMAs (kv_axpy: a load, a load and a store
-// per FMA). Each element still sees fma(p_j, v_j, acc) for j in order: bit-identical to axpy.
-// The 16-column loop stays inside the function and the two vectors are spelled out: as a
-// function per tile GCC 12 -O3 wrote the accumulators to the stack on every key (half the
-// speed; see SgemmStrips16).
+// Up to four heads x sixteen output elements in registers while every key row streams past
+// (avx2::FmaStrips16 with P as A and the V rows as B): per key two row loads, four broadcasts
+// and eight FMAs (kv_axpy: a load, a load and a store per FMA). Each element still sees
+// fma(p_j, v_j, acc) for j in order: bit-identical to axpy.
 template <int kType, int kHeads>
 void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, const uint8_t* v,
                       uint64_t v_stride, float* o, int64_t o_stride) {
-  int i = 0;
-  for (; i + 16 <= d; i += 16) {
-    __m256 acc[kHeads][2];
-    for (int h = 0; h < kHeads; ++h) {
-      acc[h][0] = _mm256_loadu_ps(o + h * o_stride + i);
-      acc[h][1] = _mm256_loadu_ps(o + h * o_stride + i + 8);
-    }
-    for (int64_t j = 0; j < n_keys; ++j) {
-      const uint8_t* row = v + static_cast<uint64_t>(j) * v_stride;
-      const __m256 x0 = LoadKv8<kType>(row, i), x1 = LoadKv8<kType>(row, i + 8);
-      for (int h = 0; h < kHeads; ++h) {
-        const __m256 ph = _mm256_broadcast_ss(p + h * p_stride + j);
-        acc[h][0] = _mm256_fmadd_ps(ph, x0, acc[h][0]);
-        acc[h][1] = _mm256_fmadd_ps(ph, x1, acc[h][1]);
-      }
-    }
-    for (int h = 0; h < kHeads; ++h) {
-      _mm256_storeu_ps(o + h * o_stride + i, acc[h][0]);
-      _mm256_storeu_ps(o + h * o_stride + i + 8, acc[h][1]);
-    }
-  }
+  auto load_v = [](const uint8_t* row, int64_t i) {
+    return LoadKv8<kType>(row, static_cast<int>(i));
+  };
+  int i = static_cast<int>(
+      avx2::FmaStrips16<kHeads, true>(d, n_keys, p, p_stride, v, v_stride, load_v, o, o_stride));
   for (; i + 8 <= d; i += 8) {
     __m256 acc[kHeads];
     for (int h = 0; h < kHeads; ++h) acc[h] = _mm256_loadu_ps(o + h * o_stride + i);

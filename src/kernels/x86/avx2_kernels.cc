@@ -334,32 +334,16 @@ void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uin
 constexpr int64_t kSgemmKc = 256;
 constexpr int64_t kSgemmNc = 128;
 
-// kAccumulate: start from the values in C (a later K block) instead of zero. The strip loop
-// stays inside the function and NV is spelled out: in other shapes (a function per 16-column
-// tile, a run-time flag, an [MR][NV] array) GCC 12 -O3 kept the accumulators on the stack.
+// kAccumulate: start from the values in C (a later K block) instead of zero.
 template <int MR, bool kAccumulate>
 void SgemmStrips16(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
                    float* C, int64_t ldc) {
-  for (int64_t n = 0; n + 16 <= N; n += 16) {
-    __m256 acc[MR][2];
-    for (int r = 0; r < MR; ++r) {
-      acc[r][0] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n) : _mm256_setzero_ps();
-      acc[r][1] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n + 8) : _mm256_setzero_ps();
-    }
-    for (int64_t k = 0; k < K; ++k) {
-      const __m256 b0 = _mm256_loadu_ps(B + k * ldb + n);
-      const __m256 b1 = _mm256_loadu_ps(B + k * ldb + n + 8);
-      for (int r = 0; r < MR; ++r) {
-        const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
-        acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
-      }
-    }
-    for (int r = 0; r < MR; ++r) {
-      _mm256_storeu_ps(C + r * ldc + n, acc[r][0]);
-      _mm256_storeu_ps(C + r * ldc + n + 8, acc[r][1]);
-    }
-  }
+  avx2::FmaStrips16<MR, kAccumulate>(
+      N, K, A, lda, reinterpret_cast<const uint8_t*>(B), static_cast<uint64_t>(ldb) * 4,
+      [](const uint8_t* row, int64_t n) {
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + n);
+      },
+      C, ldc);
 }
 
 // The last 1..7 columns, with masked loads and stores (masked-out lanes are never touched).

@@ -80,4 +80,39 @@ inline float HSumI32(__m256i v) {
   return static_cast<float>(_mm_cvtsi128_si32(s));
 }
 
+// C[r][n + c] (+)= Σ_k A[r * lda + k] · B_k[n + c] for r < MR and every whole 16-column strip
+// n + 16 <= N (c < 16): MR x 2 accumulators while the K rows stream past, one broadcast of A
+// per row and step, each output one FMA per k in k order (so any blocking of K or N gives the
+// same bits). Row k of B starts b_stride bytes after row k - 1 at b; load_b(row, n) returns
+// its elements [n, n + 8) as f32 (an f32 row, or an f16/bf16 KV row converted). The strip loop
+// stays inside and the two vectors are spelled out: as a function per 16-column tile, or with an
+// [MR][NV] loop, GCC 12 -O3 kept the accumulators on the stack (half the speed). Returns the
+// columns done (N rounded down to 16).
+template <int MR, bool kAccumulate, typename LoadB>
+inline int64_t FmaStrips16(int64_t N, int64_t K, const float* A, int64_t lda, const uint8_t* b,
+                           uint64_t b_stride, LoadB load_b, float* C, int64_t ldc) {
+  int64_t n = 0;
+  for (; n + 16 <= N; n += 16) {
+    __m256 acc[MR][2];
+    for (int r = 0; r < MR; ++r) {
+      acc[r][0] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n) : _mm256_setzero_ps();
+      acc[r][1] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n + 8) : _mm256_setzero_ps();
+    }
+    const uint8_t* row = b;
+    for (int64_t k = 0; k < K; ++k, row += b_stride) {
+      const __m256 b0 = load_b(row, n), b1 = load_b(row, n + 8);
+      for (int r = 0; r < MR; ++r) {
+        const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+        acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < MR; ++r) {
+      _mm256_storeu_ps(C + r * ldc + n, acc[r][0]);
+      _mm256_storeu_ps(C + r * ldc + n + 8, acc[r][1]);
+    }
+  }
+  return n;
+}
+
 }  // namespace pocket::kernels::avx2

@@ -60,15 +60,16 @@ Result<BenchRun> BenchRepeated(const std::string& test, int reps,
 namespace {
 
 // A session holding `depth` random context tokens, followed by the test's `n_test` tokens
-// (all of them in *tokens); the rings are sized so that the test's tokens can always be
-// rewound (Decoder::CanRewindTo).
+// (all of them in *tokens). With a depth the batch (and with it the sliding rings) covers
+// the depth's chunks and the test, up to 512 tokens, so that a repetition rewinds instead
+// of recomputing the context (Decoder::CanRewindTo).
 Result<std::unique_ptr<Session>> SessionAtDepth(const Model& model, ThreadPool* pool, int64_t depth,
                                                 int64_t n_test, int64_t batch,
                                                 std::vector<int32_t>* tokens) {
   SessionOptions so;
   so.n_ctx = depth + n_test + 1;
   so.batch = batch;
-  if (depth > 0) so.batch = std::max<int64_t>(so.batch, std::min<int64_t>(depth, 512));
+  if (depth > 0) so.batch = std::max(so.batch, std::min<int64_t>(std::max(depth, n_test), 512));
   if (model.config().context_length > 0 && so.n_ctx > model.config().context_length) {
     return InvalidArgument(
         StrFormat("depth %lld + %lld test tokens exceed the model's context of %lld",

@@ -1,5 +1,9 @@
 #include "kernels/cpu_features.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace pocket {
 namespace {
 
@@ -15,6 +19,10 @@ CpuFeatures Detect() {
   f.avx512vl = __builtin_cpu_supports("avx512vl");
   f.avx512vnni = __builtin_cpu_supports("avx512vnni");
   f.avx512bf16 = __builtin_cpu_supports("avx512bf16");
+  // AVX-VNNI (CPUID.(EAX=7,ECX=1):EAX bit 4) is not a name every compiler's
+  // __builtin_cpu_supports knows; it uses the AVX state the OS enabled for AVX2.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (f.avx2 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avxvnni = (eax >> 4) & 1;
 #endif
   return f;
 }
@@ -31,8 +39,10 @@ std::string CpuFeatures::ToString() const {
   add(avx2, "avx2");
   add(fma, "fma");
   add(f16c, "f16c");
+  add(avxvnni, "avxvnni");
   add(avx512f, "avx512f");
   add(avx512bw, "avx512bw");
+  add(avx512vl, "avx512vl");
   add(avx512vnni, "avx512vnni");
   add(avx512bf16, "avx512bf16");
   if (s.empty()) s = "(none)";

@@ -1,6 +1,6 @@
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 #include "kernels/cpu_features.h"
 #include "kernels/table_fill.h"
@@ -8,30 +8,47 @@
 namespace pocket::kernels {
 namespace {
 
+// One table per ISA; supported[i] says whether this CPU runs table i. Tables are filled in
+// ascending order, each later tier starting as a copy of the one it builds on.
 struct Tables {
-  KernelTable scalar;
-  KernelTable avx2;
-  bool has_avx2 = false;
+  KernelTable table[kNumIsas];
+  bool supported[kNumIsas] = {};
   const KernelTable* best = nullptr;
 };
 
 const Tables& GetTables() {
   static const Tables tables = [] {
     Tables t;
-    FillScalarKernels(&t.scalar);
-    t.best = &t.scalar;
+    auto add = [&t](Isa isa, Isa base, void (*fill)(KernelTable*)) {
+      const int i = static_cast<int>(isa);
+      t.table[i] = t.table[static_cast<int>(base)];  // inherit every entry, then override
+      fill(&t.table[i]);
+      t.supported[i] = true;
+      t.best = &t.table[i];
+    };
+    FillScalarKernels(&t.table[0]);
+    t.supported[0] = true;
+    t.best = &t.table[0];
 #if defined(__x86_64__)
     const CpuFeatures& f = GetCpuFeatures();
     if (f.avx2 && f.fma && f.f16c) {
-      t.avx2 = t.scalar;  // inherit every entry, then override what AVX2 speeds up
-      FillAvx2Kernels(&t.avx2);
-      t.has_avx2 = true;
-      t.best = &t.avx2;
+      add(Isa::kAvx2, Isa::kScalar, FillAvx2Kernels);
+      if (f.avxvnni) add(Isa::kAvxVnni, Isa::kAvx2, FillAvxVnniKernels);
+      if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni)
+        add(Isa::kAvx512, Isa::kAvx2, FillAvx512Kernels);
     }
 #endif
     if (const char* forced = std::getenv("POCKET_ISA")) {
-      if (std::strcmp(forced, "scalar") == 0) t.best = &t.scalar;
-      if (std::strcmp(forced, "avx2") == 0 && t.has_avx2) t.best = &t.avx2;
+      bool found = false;
+      for (int i = 0; i < kNumIsas; ++i) {
+        if (std::strcmp(forced, IsaName(static_cast<Isa>(i))) != 0) continue;
+        found = t.supported[i];
+        if (found) t.best = &t.table[i];
+      }
+      if (!found) {
+        std::fprintf(stderr, "pocket: POCKET_ISA=%s is not an ISA this CPU runs; using %s\n",
+                     forced, IsaName(t.best->isa));
+      }
     }
     return t;
   }();
@@ -46,6 +63,10 @@ const char* IsaName(Isa isa) {
       return "scalar";
     case Isa::kAvx2:
       return "avx2";
+    case Isa::kAvxVnni:
+      return "avxvnni";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -68,18 +89,14 @@ const KernelTable& Kernels() { return *GetTables().best; }
 
 const KernelTable* KernelsFor(Isa isa) {
   const Tables& t = GetTables();
-  switch (isa) {
-    case Isa::kScalar:
-      return &t.scalar;
-    case Isa::kAvx2:
-      return t.has_avx2 ? &t.avx2 : nullptr;
-  }
-  return nullptr;
+  const int i = static_cast<int>(isa);
+  return i >= 0 && i < kNumIsas && t.supported[i] ? &t.table[i] : nullptr;
 }
 
 std::vector<Isa> SupportedIsas() {
-  std::vector<Isa> out = {Isa::kScalar};
-  if (KernelsFor(Isa::kAvx2)) out.push_back(Isa::kAvx2);
+  std::vector<Isa> out;
+  for (int i = 0; i < kNumIsas; ++i)
+    if (GetTables().supported[i]) out.push_back(static_cast<Isa>(i));
   return out;
 }
 
@@ -111,7 +128,7 @@ DType ActivationType(DType t) {
 
 bool HasMatMulKernel(DType t) {
   const int id = static_cast<int>(t);
-  return id >= 0 && id < kMaxTypeId && GetTables().scalar.vec_dot[id] != nullptr;
+  return id >= 0 && id < kMaxTypeId && GetTables().table[0].vec_dot[id] != nullptr;
 }
 
 }  // namespace pocket::kernels

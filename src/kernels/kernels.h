@@ -17,8 +17,10 @@
 
 namespace pocket::kernels {
 
-enum class Isa { kScalar = 0, kAvx2 = 1 };
-inline constexpr int kNumIsas = 2;
+// x86 tiers build on each other: AVX-VNNI and AVX-512 (F/BW/VL/VNNI) tables start as copies
+// of the AVX2 one and override the integer kernels that VNNI's dpbusd speeds up.
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512 = 3 };
+inline constexpr int kNumIsas = 4;
 const char* IsaName(Isa isa);
 
 // Storage type of the KV cache.
@@ -117,8 +119,9 @@ struct KernelTable {
                                        int64_t o_stride) = {};
 };
 
-// The best table for this CPU. Chosen on first use; POCKET_ISA=scalar|avx2 in the
-// environment forces a (supported) table, for debugging and benchmarks.
+// The best table for this CPU. Chosen on first use; POCKET_ISA=scalar|avx2|avxvnni|avx512 in
+// the environment forces a table this CPU supports (others are ignored with a warning), for
+// debugging and benchmarks.
 const KernelTable& Kernels();
 // The table for one ISA, or null if this CPU (or build) cannot run it.
 const KernelTable* KernelsFor(Isa isa);

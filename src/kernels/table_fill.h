@@ -13,6 +13,9 @@ void FillAvx2AttentionKernels(KernelTable* t);  // x86/avx2_attention.cc, called
 void FillAvx2MoreQuantKernels(
     KernelTable* t);                         // x86/avx2_more_quants.cc, called by FillAvx2Kernels
 void FillAvx2PackedKernels(KernelTable* t);  // x86/avx2_packed.cc, called by FillAvx2Kernels
+// Applied to a copy of the AVX2 table: they override what VNNI speeds up.
+void FillAvxVnniKernels(KernelTable* t);  // x86/avxvnni_kernels.cc, -mavxvnni
+void FillAvx512Kernels(KernelTable* t);   // x86/avx512_kernels.cc, -mavx512{f,bw,vl,vnni}
 #endif
 
 }  // namespace pocket::kernels

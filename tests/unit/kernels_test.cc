@@ -202,10 +202,12 @@ TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
 // dot products up to f32 summation order. Rows cover whole groups and a partial last chunk of
 // activation rows (nc % 4 != 0); Q8_0 includes -128 quants (|w| = 128 in the sign trick).
 TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
-  for (DType t :
-       {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0,
+                 DType::kIQ4_NL, DType::kMXFP4, DType::kIQ4_XS, DType::kQ2_K, DType::kQ3_K,
+                 DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
-    const int64_t rows = 24, cols = 512, n_tok = 7;
+    // 15 tokens: six- or four-row tiles and a remainder of three.
+    const int64_t rows = 24, cols = 512, n_tok = 15;
     std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
     const uint64_t rb = *RowBytes(t, cols);
     if (t == DType::kQ8_0) {

@@ -9,87 +9,19 @@
 
 #include "kernels/table_fill.h"
 #include "kernels/x86/avx2_util.h"
+#include "kernels/x86/packed_frame.h"
 #include "quant/blocks.h"
 
 namespace pocket::kernels {
 namespace {
 
 using avx2::Table16;
-using quant::BlockQ8_0;
-using quant::BlockQ8_K;
-
-constexpr int kQ4GroupBlock = 144;      // 8 f16 scales + 8 rows x 16 quant bytes
-constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
-constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
-constexpr int kQ2KGroupBlock = 672;     // d, dmin, scale/min bytes, 8 rows x 64 quant bytes
-constexpr int kQ3KGroupBlock = 912;     // d, int8 scales, 8 rows x 64 quant + 32 hmask bytes
-constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
-constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
-constexpr int kQ6KGroupBlock = 1680;    // d, scales, 16 code triples of 3 x 32 bytes
-
-inline __m256i Broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
-// An empty asm statement that "modifies" v: keeps the compiler from hoisting every product of
-// a block ahead of the additions (GCC reassociates the integer sums and then spills them).
-inline void KeepInRegister(__m256i& v) { __asm__("" : "+x"(v)); }
 
 // The eight rows' 6-bit scales of one sub-block (bytes at p) as int32 lanes holding the scale
 // in both 16-bit halves, so madd(int16 pair sums, it) sums a row's pair and scales it.
 inline __m256i PairScale(const uint8_t* p) {
   const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
-}
-
-// The eight rows' minimums of sub-block sb of a Q4_K group-block, as floats.
-inline __m256 MinsOf(const uint8_t* blk, int sb) {
-  return _mm256_cvtepi32_ps(
-      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 96 + 8 * sb))));
-}
-
-// Decode (one activation row) reads every weight byte once, straight from memory: each tile
-// prefetches the group-block 1 KB ahead, which the hardware prefetcher alone does not keep
-// up with (E2B Q4_0 decode at 2 threads: +15%, measured alternating). Prefetching past the
-// end of the weights is harmless (a hint never faults).
-constexpr int kPrefetchBytes = 1024;
-template <int NC, int kBlockBytes>
-inline void PrefetchAhead(const uint8_t* blk) {
-  if constexpr (NC == 1) {
-    for (int o = 0; o < kBlockBytes; o += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + o), _MM_HINT_T0);
-  }
-}
-
-inline __m256i Load32(const uint8_t* p) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
-
-template <typename Info>
-inline const Info* InfoOf(const uint8_t* info, uint64_t info_stride, int c) {
-  return reinterpret_cast<const Info*>(info + static_cast<uint64_t>(c) * info_stride);
-}
-
-inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
-  return reinterpret_cast<const BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
-}
-
-// The fifth bits of one quant vector (Q5_0, Q5_1, Q5_K): eight bytes at p, byte r holding row r's
-// bits for its four low-nibble elements (bits 0..3) and four high-nibble ones (bits 4..7).
-// Spread to the vector's 32 lanes (lane 4r + k) and tested: 0x10 where the bit is set.
-inline void FifthBits(const uint8_t* p, __m256i* lo, __m256i* hi) {
-  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4,
-                                          4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
-  const __m256i bit_lo = _mm256_set1_epi32(0x08040201);
-  const __m256i bit_hi = _mm256_set1_epi32(static_cast<int32_t>(0x80402010u));
-  const __m256i b4 = _mm256_set1_epi8(0x10);
-  int64_t bytes;
-  std::memcpy(&bytes, p, 8);
-  const __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi64x(bytes), spread);
-  *lo = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_lo), bit_lo), b4);
-  *hi = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, bit_hi), bit_hi), b4);
 }
 
 // Eight weight rows (one packed group) x NC activation rows, for the nibble formats: Q4_0,
@@ -142,30 +74,19 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c)[b];
-      const __m256 da = _mm256_set1_ps(in.d);
       if constexpr (kMin) {
         const __m256 mw =
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
-        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
-        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps(static_cast<float>(in.sum)),
-                                 acc[c]);
+        acc[c] = AccumulateBlock(acc[c], dw, in.d, s32[c]);
+        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(mw, _mm256_set1_ps(in.d)),
+                                 _mm256_set1_ps(static_cast<float>(in.sum)), acc[c]);
       } else {
-        const __m256i total = _mm256_sub_epi32(s32[c], _mm256_set1_epi32(kOffset * in.sum));
-        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(total), acc[c]);
+        acc[c] = AccumulateBlock(acc[c], dw, in.d,
+                                 _mm256_sub_epi32(s32[c], _mm256_set1_epi32(kOffset * in.sum)));
       }
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
-}
-
-// The eight rows' MXFP4 scales (E8M0 bytes at p) as f32, exactly as E8M0ToF32Half: 2^(e-128),
-// i.e. bits (e - 1) << 23, and the subnormals 0x00200000 << e for e < 2.
-inline __m256 E8M0HalfScales(const uint8_t* p) {
-  const __m256i e = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
-  const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
-  const __m256i is_normal = _mm256_cmpgt_epi32(e, _mm256_set1_epi32(1));
-  return _mm256_castsi256_ps(_mm256_blendv_epi8(subnormal, normal, is_normal));
 }
 
 // IQ4_NL / MXFP4: the Q4_0 nibbles mapped through the codebook to signed bytes, then the
@@ -209,11 +130,8 @@ void TileCodebook(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_st
     const __m256 dw = kMXFP4
                           ? E8M0HalfScales(blk)
                           : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-    for (int c = 0; c < NC; ++c) {
-      acc[c] = _mm256_fmadd_ps(
-          _mm256_mul_ps(dw, _mm256_set1_ps(InfoOf<ActBlockInfo>(info, info_stride, c)[b].d)),
-          _mm256_cvtepi32_ps(s32[c]), acc[c]);
-    }
+    for (int c = 0; c < NC; ++c)
+      acc[c] = AccumulateBlock(acc[c], dw, InfoOf<ActBlockInfo>(info, info_stride, c)[b].d, s32[c]);
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
@@ -242,7 +160,7 @@ void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
-      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      qa[c] = SuperQuantsOf(a, a_stride, c, b);
       s32[c] = _mm256_setzero_si256();
     }
     for (int s = 0; s < 8; ++s) {
@@ -266,8 +184,7 @@ void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(s32[c]),
-                               acc[c]);
+      acc[c] = AccumulateBlock(acc[c], d, in.d, s32[c]);
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
@@ -298,11 +215,8 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-    for (int c = 0; c < NC; ++c) {
-      acc[c] = _mm256_fmadd_ps(
-          _mm256_mul_ps(dw, _mm256_set1_ps(InfoOf<ActBlockInfo>(info, info_stride, c)[b].d)),
-          _mm256_cvtepi32_ps(s32[c]), acc[c]);
-    }
+    for (int c = 0; c < NC; ++c)
+      acc[c] = AccumulateBlock(acc[c], dw, InfoOf<ActBlockInfo>(info, info_stride, c)[b].d, s32[c]);
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
@@ -349,7 +263,7 @@ void TileLowBitK(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
-      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      qa[c] = SuperQuantsOf(a, a_stride, c, b);
       s32[c] = _mm256_setzero_si256();
     }
     // Unrolled so that the shift counts are immediates.
@@ -377,22 +291,16 @@ void TileLowBitK(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      __m256 part[4];  // independent chains of exact integers
-      for (int g = 0; g < 4; ++g) part[g] = _mm256_mul_ps(corr_w[g], _mm256_set1_ps(in.sums16[g]));
-      for (int g = 4; g < 16; ++g)
-        part[g % 4] = _mm256_fmadd_ps(corr_w[g], _mm256_set1_ps(in.sums16[g]), part[g % 4]);
-      const __m256 corr =
-          _mm256_add_ps(_mm256_add_ps(part[0], part[1]), _mm256_add_ps(part[2], part[3]));
-      const __m256 da = _mm256_set1_ps(in.d);
+      const __m256 corr = SumOf16Products(corr_w, in.sums16);
       if constexpr (kQ3) {
         const __m256i total =
             _mm256_sub_epi32(s32[c], _mm256_slli_epi32(_mm256_cvttps_epi32(corr), 2));
-        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(total), acc[c]);
+        acc[c] = AccumulateBlock(acc[c], d, in.d, total);
       } else {
         const __m256 dmin =
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
-        acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
-        acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), corr, acc[c]);
+        acc[c] = AccumulateBlock(acc[c], d, in.d, s32[c]);
+        acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, _mm256_set1_ps(in.d)), corr, acc[c]);
       }
     }
   }
@@ -419,7 +327,7 @@ void TileQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
-      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      qa[c] = SuperQuantsOf(a, a_stride, c, b);
       s32[c] = _mm256_setzero_si256();
     }
     for (int p = 0; p < 4; ++p) {
@@ -457,15 +365,9 @@ void TileQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16)));
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      __m256 part[2];  // two independent chains (exact integers: the order does not matter)
-      for (int sb = 0; sb < 2; ++sb)
-        part[sb] = _mm256_mul_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]));
-      for (int sb = 2; sb < 8; ++sb)
-        part[sb % 2] = _mm256_fmadd_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]), part[sb % 2]);
-      const __m256 mins = _mm256_add_ps(part[0], part[1]);
-      const __m256 da = _mm256_set1_ps(in.d);
-      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(s32[c]), acc[c]);
-      acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), mins, acc[c]);
+      acc[c] = AccumulateBlock(acc[c], d, in.d, s32[c]);
+      acc[c] =
+          _mm256_fnmadd_ps(_mm256_mul_ps(dmin, _mm256_set1_ps(in.d)), KQuantMins(blk, in), acc[c]);
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
@@ -502,7 +404,7 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
-      qa[c] = reinterpret_cast<const BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+      qa[c] = SuperQuantsOf(a, a_stride, c, b);
       s32[c] = _mm256_setzero_si256();
     }
     for (int half = 0; half < 2; ++half) {
@@ -534,64 +436,13 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c)[b];
-      // Four independent chains instead of one 16-deep FMA chain (its latency, not the
-      // arithmetic, was the cost); every partial sum is an exact integer, so the order does
-      // not change the result.
-      __m256 part[4];
-      for (int s = 0; s < 4; ++s) part[s] = _mm256_mul_ps(scale_f[s], _mm256_set1_ps(in.sums16[s]));
-      for (int s = 4; s < 16; ++s)
-        part[s % 4] = _mm256_fmadd_ps(scale_f[s], _mm256_set1_ps(in.sums16[s]), part[s % 4]);
-      const __m256 corr =
-          _mm256_add_ps(_mm256_add_ps(part[0], part[1]), _mm256_add_ps(part[2], part[3]));
-      const __m256i total =
-          _mm256_sub_epi32(s32[c], _mm256_slli_epi32(_mm256_cvttps_epi32(corr), 5));
-      acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(in.d)), _mm256_cvtepi32_ps(total),
-                               acc[c]);
+      const __m256 corr = SumOf16Products(scale_f, in.sums16);
+      acc[c] = AccumulateBlock(
+          acc[c], d, in.d,
+          _mm256_sub_epi32(s32[c], _mm256_slli_epi32(_mm256_cvttps_epi32(corr), 5)));
     }
   }
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
-}
-
-using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-                        const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
-
-// Groups outer, activation rows in fours inner: a group's weights (nb x 144 or 272 bytes) stay
-// in L1 while the activation rows stream through.
-// kTile6 (optional): six activation rows at a time, where the tile's registers allow it (the
-// 4-bit nibble formats: +3.5% on a 64-row Q4_0 tile, the shared unpacking spread further).
-template <TileFn kTile1, TileFn kTile2, TileFn kTile3, TileFn kTile4, int kBlockElems,
-          int kGroupBlock, TileFn kTile6 = nullptr>
-void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
-  const int64_t nb = n / kBlockElems;
-  for (int g = 0; g < n_groups; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
-    float* og = out + static_cast<int64_t>(g) * kPackRows;
-    int c = 0;
-    if constexpr (kTile6 != nullptr) {
-      for (; c + 6 <= nc; c += 6)
-        kTile6(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride,
-               og + c * ldo, ldo);
-    }
-    for (; c + 4 <= nc; c += 4)
-      kTile4(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride, og + c * ldo,
-             ldo);
-    const uint8_t* ac = a + c * a_stride;
-    const uint8_t* ic = info + c * info_stride;
-    switch (nc - c) {
-      case 3:
-        kTile3(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      case 2:
-        kTile2(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      case 1:
-        kTile1(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      default:
-        break;
-    }
-  }
 }
 
 }  // namespace

@@ -2,9 +2,11 @@
 // and multi-turn conversations, on the tiny random-weight model and the golden models.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 
 #include "common/test_util.h"
+#include "kernels/kernels.h"
 #include "runtime/bench.h"
 #include "runtime/conversation.h"
 #include "runtime/generate.h"
@@ -360,6 +362,26 @@ TEST(BenchCli, JsonHasEveryContractField) {
   EXPECT_EQ(table.out.find("tg"), std::string::npos);
   EXPECT_EQ(testing::RunPocket({"bench", "-m", TinyModelPath(), "-r", "0"}).exit_code, 2);
   EXPECT_EQ(testing::RunPocket({"bench", "-m", TinyModelPath(), "-d", "-1"}).exit_code, 2);
+}
+
+// The kernel table a benchmark ran on is part of its result (POCKET_ISA can force one).
+TEST(BenchCli, ReportsTheKernelTableItRan) {
+  const std::string best = kernels::IsaName(kernels::Kernels().isa);  // before touching the env
+  setenv("POCKET_ISA", "scalar", 1);
+  auto json = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1", "--json"});
+  auto table = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1"});
+  setenv("POCKET_ISA", "no-such-isa", 1);
+  auto unknown = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1", "--json"});
+  unsetenv("POCKET_ISA");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"isa\": \"scalar\""), std::string::npos) << json.out;
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("kernels scalar (CPU: "), std::string::npos) << table.out;
+  // Not an ISA (or one this CPU cannot run): a warning, then the best table.
+  ASSERT_EQ(unknown.exit_code, 0) << unknown.err;
+  EXPECT_NE(unknown.err.find("POCKET_ISA=no-such-isa is not an ISA this CPU runs"), std::string::npos)
+      << unknown.err;
+  EXPECT_NE(unknown.out.find("\"isa\": \"" + best + "\""), std::string::npos) << unknown.out;
 }
 
 TEST(BenchCli, DepthRunsTheTestsAfterThatManyContextTokens) {

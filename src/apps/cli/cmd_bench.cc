@@ -10,6 +10,8 @@
 #include "apps/hub/hub.h"
 #include "apps/cli/progress.h"
 #include "base/json_writer.h"
+#include "kernels/cpu_features.h"
+#include "kernels/kernels.h"
 #include "media/audio_decode.h"
 #include "media/image_decode.h"
 #include "media/image_preprocess.h"
@@ -140,6 +142,7 @@ int RunBench(int argc, char** argv) {
       w.Key("tokens_per_second").Double(r.tokens_per_second);
       w.Key("stddev").Double(r.stddev);
       w.Key("threads").Int(pool.size());
+      w.Key("isa").String(kernels::IsaName(kernels::Kernels().isa));
       w.Key("model_type").String(model_type);
       w.Key("model_bytes").Uint(model_bytes);
       w.Key("peak_rss_bytes").Uint(peak_rss);
@@ -185,7 +188,8 @@ int RunBench(int argc, char** argv) {
                   bandwidth > 0 ? 100 * r.tokens_per_second * static_cast<double>(bytes_per_token) / (bandwidth * 1e9) : 0);
     }
   }
-  std::printf("\npeak RSS %s\n", FormatBytes(peak_rss).c_str());
+  std::printf("\npeak RSS %s\nkernels %s (CPU: %s)\n", FormatBytes(peak_rss).c_str(),
+              kernels::IsaName(kernels::Kernels().isa), GetCpuFeatures().ToString().c_str());
   return kExitOk;
 }
 

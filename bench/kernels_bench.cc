@@ -186,6 +186,19 @@ BENCHMARK(BM_DecoderAttention)
     ->Args({512, 4096})
     ->Unit(benchmark::kMillisecond);
 
+// One ThreadPool loop of `threads` trivial tasks: the fixed cost of each parallel step (a
+// decoded token runs ~10 per layer).
+void BM_ParallelForStep(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  ThreadPool pool(threads);
+  std::vector<int64_t> sink(static_cast<size_t>(threads) * 16, 0);  // a cache line each
+  for (auto _ : state) {
+    pool.ParallelFor(threads, [&](int64_t task, int thread) { sink[static_cast<size_t>(thread) * 16] += task; });
+  }
+  benchmark::DoNotOptimize(sink.data());
+}
+BENCHMARK(BM_ParallelForStep)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->UseRealTime();
+
 }  // namespace
 }  // namespace pocket::kernels
 

@@ -1,5 +1,6 @@
 #include "base/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -15,7 +16,8 @@ namespace {
 constexpr auto kSpinTime = std::chrono::microseconds(300);
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) {
+ThreadPool::ThreadPool(int n_threads)
+    : slots_(new Slot[static_cast<size_t>(std::max(1, n_threads))]) {
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -35,10 +37,15 @@ int ThreadPool::HardwareThreads() {
 }
 
 void ThreadPool::RunTasks(int thread) {
-  for (;;) {
-    const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= n_tasks_) return;
-    fn_(ctx_, task, thread);
+  const int n = size();
+  // This thread's range first, then what the others have not claimed yet, neighbours first.
+  for (int k = 0; k < n; ++k) {
+    Slot& s = slots_[static_cast<size_t>((thread + k) % n)];
+    while (s.next.load(std::memory_order_relaxed) < s.end) {
+      const int64_t task = s.next.fetch_add(1, std::memory_order_relaxed);
+      if (task >= s.end) break;
+      fn_(ctx_, task, thread);
+    }
   }
 }
 
@@ -50,16 +57,25 @@ void ThreadPool::Run(int64_t n_tasks, TaskFn fn, void* ctx) {
   }
   fn_ = fn;
   ctx_ = ctx;
-  n_tasks_ = n_tasks;
-  next_task_.store(0, std::memory_order_relaxed);
-  busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  const int n = size();
+  for (int i = 0; i < n; ++i) {  // contiguous, near-equal ranges
+    Slot& s = slots_[static_cast<size_t>(i)];
+    s.next.store(n_tasks * i / n, std::memory_order_relaxed);
+    s.end = n_tasks * (i + 1) / n;
+  }
+  uint64_t gen;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    gen = generation_.fetch_add(1, std::memory_order_release) + 1;
   }
   cv_.notify_all();
   RunTasks(0);
-  while (busy_workers_.load(std::memory_order_acquire) != 0) POCKET_CPU_RELAX();
+  // Every worker must be done with this loop (not merely out of tasks) before the next one
+  // rewrites the ranges.
+  for (int i = 1; i < n; ++i) {
+    const Slot& s = slots_[static_cast<size_t>(i)];
+    while (s.done.load(std::memory_order_acquire) != gen) POCKET_CPU_RELAX();
+  }
 }
 
 void ThreadPool::WorkerLoop(int thread) {
@@ -79,7 +95,7 @@ void ThreadPool::WorkerLoop(int thread) {
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load(std::memory_order_acquire)) return;
     RunTasks(thread);
-    busy_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    slots_[static_cast<size_t>(thread)].done.store(seen, std::memory_order_release);
   }
 }
 

@@ -1,7 +1,9 @@
 #include "runtime/decoder.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 
@@ -86,6 +88,11 @@ Decoder::Decoder(const Gemma4TextConfig& c, const Gemma4Weights& w, ThreadPool* 
       k_(o.kernels ? *o.kernels : kernels::Kernels()) {
   freqs_swa_ = c_.RopeFrequencies(/*sliding=*/true);
   freqs_full_ = c_.RopeFrequencies(/*sliding=*/false);
+  profile_ = PhaseProfile::FromEnvironment();
+}
+
+Decoder::~Decoder() {
+  if (profile_) std::fputs(profile_->Report().c_str(), stderr);
 }
 
 void Decoder::AllocateBuffers() {
@@ -240,7 +247,11 @@ void Decoder::AttentionBlock(int il, int64_t n) {
     p.group_first = group_first_;
     p.group_last = group_last_;
   }
-  kernels::Attention(k_, pool_, p, kv_.View(il), q_.data(), n, pos_, attn_.data(), &attn_scratch_);
+  {
+    PhaseTimer timer(profile_.get(), PhaseProfile::kAttnCore, decoding_);
+    kernels::Attention(k_, pool_, p, kv_.View(il), q_.data(), n, pos_, attn_.data(),
+                       &attn_scratch_);
+  }
   MatMul(l.wo, attn_.data(), n, o_.data());
   ForTokens(n, [&](int64_t t) {
     float* o = o_.data() + t * H;
@@ -410,6 +421,14 @@ Status Decoder::Forward(const DecoderBatch& b, LogitsMode mode, float* logits) {
   group_first_ = b.group_first;
   group_last_ = b.group_last;
   const int64_t n = b.n, H = c_.n_embd;
+  decoding_ = n == 1;
+  const auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  auto finish = [&] {
+    if (profile_) {
+      profile_->AddForward(decoding_, n,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  };
   // RoPE angles of this chunk's positions, computed in double as the reference does.
   for (int64_t t = 0; t < n; ++t) {
     const double pos = static_cast<double>(pos_ + t);
@@ -422,17 +441,33 @@ Status Decoder::Forward(const DecoderBatch& b, LogitsMode mode, float* logits) {
       }
     }
   }
-  Embed(b);
-  if (c_.has_ple()) PerLayerInputs(b);
+  {
+    PhaseTimer timer(profile_.get(), PhaseProfile::kEmbed, decoding_);
+    Embed(b);
+    if (c_.has_ple()) PerLayerInputs(b);
+  }
   for (int il = 0; il < c_.n_layer; ++il) {
-    AttentionBlock(il, n);
-    MlpBlock(il, n);
-    if (c_.has_ple()) PleBlock(il, n);
+    {
+      PhaseTimer timer(profile_.get(), PhaseProfile::kAttention, decoding_);
+      AttentionBlock(il, n);
+    }
+    {
+      PhaseTimer timer(profile_.get(), PhaseProfile::kFfn, decoding_);
+      MlpBlock(il, n);
+    }
+    if (c_.has_ple()) {
+      PhaseTimer timer(profile_.get(), PhaseProfile::kPle, decoding_);
+      PleBlock(il, n);
+    }
     const float s = w_.layers[Sz(il)].layer_scale;
     if (s != 1.0f) ForTokens(n, [&](int64_t t) { k_.scale_f32(H, s, h_.data() + t * H); });
   }
   pos_ += n;
-  if (mode == LogitsMode::kNone) return Status::Ok();
+  if (mode == LogitsMode::kNone) {
+    finish();
+    return Status::Ok();
+  }
+  PhaseTimer output_timer(profile_.get(), PhaseProfile::kOutput, decoding_);
   const int64_t first = mode == LogitsMode::kAll ? 0 : n - 1;
   const int64_t rows = n - first;
   const float eps = static_cast<float>(c_.rms_norm_eps);
@@ -454,6 +489,7 @@ Status Decoder::Forward(const DecoderBatch& b, LogitsMode mode, float* logits) {
       for (int64_t i = 0; i < tasks; ++i) run(i, 0);
     }
   }
+  finish();
   return Status::Ok();
 }
 

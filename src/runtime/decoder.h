@@ -18,6 +18,7 @@
 #include "model/config.h"
 #include "model/weights.h"
 #include "runtime/kv_cache.h"
+#include "runtime/profile.h"
 
 namespace pocket {
 
@@ -59,6 +60,7 @@ class Decoder {
   static Result<std::unique_ptr<Decoder>> Create(const Gemma4TextConfig& config,
                                                  const Gemma4Weights& weights, ThreadPool* pool,
                                                  const DecoderOptions& options);
+  ~Decoder();  // prints the profile when POCKET_PROFILE is set (runtime/profile.h)
 
   // Runs one chunk (n <= max_batch) at the next positions. `logits` receives [n_vocab]
   // (kLast) or [n, n_vocab] (kAll) soft-capped logits.
@@ -118,6 +120,8 @@ class Decoder {
   std::vector<double> freqs_swa_, freqs_full_;  // per pair; 0 = not rotated
   kernels::MatMulScratch mm_scratch_;
   kernels::AttentionScratch attn_scratch_;
+  std::unique_ptr<PhaseProfile> profile_;  // null unless POCKET_PROFILE is set
+  bool decoding_ = false;                  // the chunk being run is one token (for profile_)
 };
 
 }  // namespace pocket

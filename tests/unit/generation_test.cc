@@ -384,6 +384,23 @@ TEST(BenchCli, ReportsTheKernelTableItRan) {
   EXPECT_NE(unknown.out.find("\"isa\": \"" + best + "\""), std::string::npos) << unknown.out;
 }
 
+// POCKET_PROFILE=1: the decoder reports its phases for prefill and decode on stderr.
+TEST(BenchCli, ProfileReportsWhereTheTimeWent) {
+  setenv("POCKET_PROFILE", "1", 1);
+  auto on = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "8", "-r", "1"});
+  unsetenv("POCKET_PROFILE");
+  ASSERT_EQ(on.exit_code, 0) << on.err;
+  for (const char* line : {"pocket profile: prefill, ", "pocket profile: decode, ", "feed-forward",
+                           "attention: QK^T, softmax, PV", "final norm, LM head, softcap"}) {
+    EXPECT_NE(on.err.find(line), std::string::npos) << line << "\n" << on.err;
+  }
+  // Warm-up plus one repetition of 8 decoded tokens, 16 prompt tokens each time.
+  EXPECT_NE(on.err.find("decode, 16 calls, 16 tokens"), std::string::npos) << on.err;
+  auto off = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "8", "-r", "1"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_EQ(off.err.find("pocket profile"), std::string::npos) << off.err;
+}
+
 TEST(BenchCli, DepthRunsTheTestsAfterThatManyContextTokens) {
   auto r = testing::RunPocket(
       {"bench", "-m", TinyModelPath(), "-p", "16", "-n", "8", "-d", "40", "-r", "2", "--json"});

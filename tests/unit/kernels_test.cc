@@ -654,6 +654,22 @@ TEST(ThreadPool, RunsEveryTaskOnceAcrossManyLoops) {
     });
     for (auto& h : hits) ASSERT_EQ(h.load(), 1);
   }
+  // More threads than cores and than tasks: workers are often asleep or preempted when a
+  // loop starts, and the others take their ranges; still every task exactly once, and the
+  // loop returns only after all of them ran.
+  ThreadPool wide(8);
+  for (int loop = 0; loop < 300; ++loop) {
+    const int64_t n = loop % 41;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::atomic<int64_t> done{0};
+    wide.ParallelFor(n, [&](int64_t t, int thread) {
+      EXPECT_LT(thread, 8);
+      hits[static_cast<size_t>(t)].fetch_add(1);
+      done.fetch_add(1);
+    });
+    ASSERT_EQ(done.load(), n);
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  }
   ThreadPool single(1);
   int count = 0;
   single.ParallelFor(5, [&](int64_t, int) { ++count; });

@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "kernels/packed.h"
 #include "quant/quant.h"
+#include "runtime/sampler.h"
 
 namespace pocket::kernels {
 namespace {
@@ -198,6 +199,22 @@ void BM_ParallelForStep(benchmark::State& state) {
   benchmark::DoNotOptimize(sink.data());
 }
 BENCHMARK(BM_ParallelForStep)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->UseRealTime();
+
+// Choosing one token from Gemma's 262,144 logits with the default sampling (temperature 1,
+// top-k 64, top-p 0.95): serial work on every decoded token.
+void BM_SampleDefault(benchmark::State& state) {
+  const int64_t n_vocab = 262144;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  std::vector<float> logits(static_cast<size_t>(n_vocab)), work(logits.size());
+  for (float& v : logits) v = dist(rng);
+  Sampler sampler(SamplingParams{}, n_vocab);
+  for (auto _ : state) {
+    work = logits;
+    benchmark::DoNotOptimize(sampler.Sample(work.data()));
+  }
+}
+BENCHMARK(BM_SampleDefault)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace pocket::kernels

@@ -16,6 +16,60 @@ uint64_t SplitMix(uint64_t* s) {
 
 uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
+using Candidate = std::pair<float, int32_t>;  // (logit / temperature, token id)
+
+// The sampling order: higher logit first, ties to the lower id.
+bool Better(const Candidate& a, const Candidate& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+// The k best finite candidates (or all of them if fewer), sorted best first: exactly what
+// sorting every finite candidate would keep, without materialising 262,144 of them. A heap
+// of k holds the best so far (worst on top). Once it is full, a block of logits is skipped
+// unless one of them exceeds `bar`, a raw logit with bar / t <= the top (scaling is
+// monotonic, and a later id loses ties, so nothing at or below it can enter): one compare
+// per logit, which compilers vectorise. With Gemma's vocabulary: ~490 -> ~60 µs a token.
+void SelectTopK(const float* logits, int64_t n, float inv_t, size_t k, std::vector<Candidate>* out) {
+  out->clear();
+  constexpr int64_t kBlock = 64;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  float bar = kNegInf;
+  auto update_bar = [&] {
+    const float top = out->front().first;
+    bar = top / inv_t;
+    while (bar * inv_t > top) bar = std::nextafter(bar, kNegInf);
+  };
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    const int64_t b1 = std::min(n, b0 + kBlock);
+    if (out->size() == k) {
+      int above = 0;
+      if (b1 - b0 == kBlock) {  // a constant trip count: unrolled into vector compares
+        for (int64_t i = 0; i < kBlock; ++i) above |= logits[b0 + i] > bar;
+      } else {
+        for (int64_t i = b0; i < b1; ++i) above |= logits[i] > bar;
+      }
+      if (!above) continue;
+    }
+    for (int64_t i = b0; i < b1; ++i) {
+      // -inf (filtered out) and NaN never compete; once the heap is full, nor does anything
+      // at or below the bar.
+      if (!(logits[i] > bar)) continue;
+      const Candidate c(logits[i] * inv_t, static_cast<int32_t>(i));
+      if (out->size() < k) {
+        out->push_back(c);
+        std::push_heap(out->begin(), out->end(), Better);
+        if (out->size() == k) update_bar();
+      } else if (Better(c, out->front())) {
+        std::pop_heap(out->begin(), out->end(), Better);
+        out->back() = c;
+        std::push_heap(out->begin(), out->end(), Better);
+        update_bar();
+      }
+    }
+  }
+  std::sort(out->begin(), out->end(), Better);
+}
+
 }  // namespace
 
 Status SamplingParams::Validate() const {
@@ -90,25 +144,22 @@ int32_t Sampler::Sample(float* logits) {
   if (p_.temperature <= 0.0f) {
     return static_cast<int32_t>(std::max_element(logits, logits + n_vocab_) - logits);
   }
-  // Candidates: finite logits, scaled by the temperature.
-  candidates_.clear();
+  // Candidates: finite logits scaled by the temperature, best first; the top k of them.
   const float inv_t = 1.0f / p_.temperature;
-  for (int64_t i = 0; i < n_vocab_; ++i) {
-    if (logits[i] > -std::numeric_limits<float>::infinity()) {
-      candidates_.emplace_back(logits[i] * inv_t, static_cast<int32_t>(i));
+  if (p_.top_k > 0) {
+    SelectTopK(logits, n_vocab_, inv_t, std::min<size_t>(static_cast<size_t>(p_.top_k), static_cast<size_t>(n_vocab_)),
+               &candidates_);
+  } else {
+    candidates_.clear();
+    for (int64_t i = 0; i < n_vocab_; ++i) {
+      if (logits[i] > -std::numeric_limits<float>::infinity()) {
+        candidates_.emplace_back(logits[i] * inv_t, static_cast<int32_t>(i));
+      }
     }
+    std::sort(candidates_.begin(), candidates_.end(), Better);
   }
   if (candidates_.empty()) return 0;
-  auto by_logit = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
   size_t n = candidates_.size();
-  if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < n) {
-    std::partial_sort(candidates_.begin(), candidates_.begin() + p_.top_k, candidates_.end(), by_logit);
-    n = static_cast<size_t>(p_.top_k);
-  } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_logit);
-  }
   // Softmax over the kept candidates (sorted, so the max is first).
   const float max_logit = candidates_[0].first;
   double sum = 0;

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <limits>
+#include <random>
+#include <set>
 
 #include "common/test_util.h"
 #include "kernels/kernels.h"
@@ -64,6 +67,66 @@ TEST(Sampler, DrawsFromTheSoftmaxAndTruncates) {
   p.temperature = 0.25f;  // sharper: p ∝ p^4
   f = Frequencies(p, logits, 20000);
   EXPECT_NEAR(f[0], 0.0625 / (0.0625 + 0.0081 + 0.00050625 + 0.00000625), 0.01);
+}
+
+// Top-k keeps exactly the k best finite logits after temperature scaling, ties going to the
+// lower id, whatever the vocabulary size: checked against sorting every candidate, on
+// Gemma's vocabulary (where whole blocks of logits are skipped) and with ties, -inf and NaN
+// at the cut.
+TEST(Sampler, TopKKeepsExactlyTheBestWithTiesToTheLowerId) {
+  auto expected = [](const std::vector<float>& logits, float temperature, size_t k) {
+    std::vector<std::pair<float, int32_t>> all;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      if (logits[i] > -std::numeric_limits<float>::infinity())
+        all.emplace_back(logits[i] * (1.0f / temperature), static_cast<int32_t>(i));
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    std::set<int32_t> ids;
+    for (size_t i = 0; i < std::min(k, all.size()); ++i) ids.insert(all[i].second);
+    return ids;
+  };
+  auto sampled = [](const std::vector<float>& logits, const SamplingParams& p, int draws) {
+    Sampler s(p, static_cast<int64_t>(logits.size()));
+    std::set<int32_t> ids;
+    for (int i = 0; i < draws; ++i) ids.insert(s.Sample(std::vector<float>(logits).data()));
+    return ids;
+  };
+  SamplingParams p;
+  p.top_p = 1;
+  p.seed = 7;
+  // Ties at the cut: value 5 at every 7th id, but id 7 is masked (-inf) and id 14 is NaN.
+  std::vector<float> small(1000, 1.0f);
+  for (size_t i = 0; i < small.size(); i += 7) small[i] = 5.0f;
+  small[7] = -std::numeric_limits<float>::infinity();
+  small[14] = std::nanf("");
+  p.top_k = 10;
+  const std::set<int32_t> want_small = expected(small, 1.0f, 10);
+  ASSERT_EQ(want_small, (std::set<int32_t>{0, 21, 28, 35, 42, 49, 56, 63, 70, 77}));
+  EXPECT_EQ(sampled(small, p, 3000), want_small);  // equal odds: 3000 draws hit all ten
+  // More k than finite logits: all of them.
+  std::vector<float> few(300, -std::numeric_limits<float>::infinity());
+  few[3] = 1.0f;
+  few[250] = 1.5f;
+  p.top_k = 64;
+  EXPECT_EQ(sampled(few, p, 200), (std::set<int32_t>{3, 250}));
+  // Gemma's vocabulary, random logits with duplicated values, a sharp temperature.
+  std::vector<float> big(262144);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (float& v : big) v = std::round(dist(rng) * 64.0f) / 64.0f;
+  p.temperature = 0.7f;
+  p.top_k = 64;
+  const std::set<int32_t> got = sampled(big, p, 400);
+  const std::set<int32_t> want = expected(big, 0.7f, 64);
+  for (int32_t id : got) EXPECT_EQ(want.count(id), 1u) << id;
+  EXPECT_GT(got.size(), 1u);
+  p.top_k = 1;  // the single best; its value planted again at a later id
+  const int32_t best = *expected(big, 0.7f, 1).begin();
+  big[262000] = big[static_cast<size_t>(best)];
+  if (best > 262000) big[100] = big[static_cast<size_t>(best)];
+  EXPECT_EQ(sampled(big, p, 5), (std::set<int32_t>{best > 262000 ? 100 : best}));
 }
 
 TEST(Sampler, SameSeedSameDrawsDifferentSeedDifferent) {

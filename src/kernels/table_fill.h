@@ -14,8 +14,9 @@ void FillAvx2MoreQuantKernels(
     KernelTable* t);                         // x86/avx2_more_quants.cc, called by FillAvx2Kernels
 void FillAvx2PackedKernels(KernelTable* t);  // x86/avx2_packed.cc, called by FillAvx2Kernels
 // Applied to a copy of the AVX2 table: they override what VNNI speeds up.
-void FillAvxVnniKernels(KernelTable* t);  // x86/avxvnni_kernels.cc, -mavxvnni
-void FillAvx512Kernels(KernelTable* t);   // x86/avx512_kernels.cc, -mavx512{f,bw,vl,vnni}
+void FillAvxVnniKernels(KernelTable* t);          // x86/avxvnni_kernels.cc, -mavxvnni
+void FillAvx512Kernels(KernelTable* t);           // x86/avx512_kernels.cc, -mavx512{f,bw,vl,vnni}
+void FillAvx512AttentionKernels(KernelTable* t);  // x86/avx512_attention.cc, same flags
 #endif
 
 }  // namespace pocket::kernels

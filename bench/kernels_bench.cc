@@ -194,7 +194,8 @@ void BM_ParallelForStep(benchmark::State& state) {
   ThreadPool pool(threads);
   std::vector<int64_t> sink(static_cast<size_t>(threads) * 16, 0);  // a cache line each
   for (auto _ : state) {
-    pool.ParallelFor(threads, [&](int64_t task, int thread) { sink[static_cast<size_t>(thread) * 16] += task; });
+    pool.ParallelFor(
+        threads, [&](int64_t task, int thread) { sink[static_cast<size_t>(thread) * 16] += task; });
   }
   benchmark::DoNotOptimize(sink.data());
 }

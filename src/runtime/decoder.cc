@@ -422,11 +422,13 @@ Status Decoder::Forward(const DecoderBatch& b, LogitsMode mode, float* logits) {
   group_last_ = b.group_last;
   const int64_t n = b.n, H = c_.n_embd;
   decoding_ = n == 1;
-  const auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  const auto start =
+      profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   auto finish = [&] {
     if (profile_) {
-      profile_->AddForward(decoding_, n,
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      profile_->AddForward(
+          decoding_, n,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   };
   // RoPE angles of this chunk's positions, computed in double as the reference does.

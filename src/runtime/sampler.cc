@@ -29,7 +29,8 @@ bool Better(const Candidate& a, const Candidate& b) {
 // unless one of them exceeds `bar`, a raw logit with bar / t <= the top (scaling is
 // monotonic, and a later id loses ties, so nothing at or below it can enter): one compare
 // per logit, which compilers vectorise. With Gemma's vocabulary: ~490 -> ~90 µs a token.
-void SelectTopK(const float* logits, int64_t n, float inv_t, size_t k, std::vector<Candidate>* out) {
+void SelectTopK(const float* logits, int64_t n, float inv_t, size_t k,
+                std::vector<Candidate>* out) {
   out->clear();
   constexpr int64_t kBlock = 64;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -147,7 +148,8 @@ int32_t Sampler::Sample(float* logits) {
   // Candidates: finite logits scaled by the temperature, best first; the top k of them.
   const float inv_t = 1.0f / p_.temperature;
   if (p_.top_k > 0) {
-    SelectTopK(logits, n_vocab_, inv_t, std::min<size_t>(static_cast<size_t>(p_.top_k), static_cast<size_t>(n_vocab_)),
+    SelectTopK(logits, n_vocab_, inv_t,
+               std::min<size_t>(static_cast<size_t>(p_.top_k), static_cast<size_t>(n_vocab_)),
                &candidates_);
   } else {
     candidates_.clear();

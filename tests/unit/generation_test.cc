@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <map>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 
@@ -431,10 +431,13 @@ TEST(BenchCli, JsonHasEveryContractField) {
 TEST(BenchCli, ReportsTheKernelTableItRan) {
   const std::string best = kernels::IsaName(kernels::Kernels().isa);  // before touching the env
   setenv("POCKET_ISA", "scalar", 1);
-  auto json = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1", "--json"});
-  auto table = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1"});
+  auto json = testing::RunPocket(
+      {"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1", "--json"});
+  auto table =
+      testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1"});
   setenv("POCKET_ISA", "no-such-isa", 1);
-  auto unknown = testing::RunPocket({"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1", "--json"});
+  auto unknown = testing::RunPocket(
+      {"bench", "-m", TinyModelPath(), "-p", "16", "-n", "0", "-r", "1", "--json"});
   unsetenv("POCKET_ISA");
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_NE(json.out.find("\"isa\": \"scalar\""), std::string::npos) << json.out;
@@ -442,7 +445,8 @@ TEST(BenchCli, ReportsTheKernelTableItRan) {
   EXPECT_NE(table.out.find("kernels scalar (CPU: "), std::string::npos) << table.out;
   // Not an ISA (or one this CPU cannot run): a warning, then the best table.
   ASSERT_EQ(unknown.exit_code, 0) << unknown.err;
-  EXPECT_NE(unknown.err.find("POCKET_ISA=no-such-isa is not an ISA this CPU runs"), std::string::npos)
+  EXPECT_NE(unknown.err.find("POCKET_ISA=no-such-isa is not an ISA this CPU runs"),
+            std::string::npos)
       << unknown.err;
   EXPECT_NE(unknown.out.find("\"isa\": \"" + best + "\""), std::string::npos) << unknown.out;
 }

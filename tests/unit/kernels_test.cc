@@ -203,8 +203,8 @@ TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
 // activation rows (nc % 4 != 0); Q8_0 includes -128 quants (|w| = 128 in the sign trick).
 TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0,
-                 DType::kIQ4_NL, DType::kMXFP4, DType::kIQ4_XS, DType::kQ2_K, DType::kQ3_K,
-                 DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+                  DType::kIQ4_NL, DType::kMXFP4, DType::kIQ4_XS, DType::kQ2_K, DType::kQ3_K,
+                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     SCOPED_TRACE(DTypeName(t));
     // 15 tokens: six- or four-row tiles and a remainder of three.
     const int64_t rows = 24, cols = 512, n_tok = 15;

@@ -7,17 +7,17 @@
 
 #include "apps/cli/args.h"
 #include "apps/cli/commands.h"
-#include "apps/hub/hub.h"
 #include "apps/cli/progress.h"
+#include "apps/hub/hub.h"
 #include "base/json_writer.h"
 #include "kernels/cpu_features.h"
 #include "kernels/kernels.h"
 #include "media/audio_decode.h"
 #include "media/image_decode.h"
 #include "media/image_preprocess.h"
-#include "runtime/mmproj.h"
 #include "model/summary.h"
 #include "runtime/bench.h"
+#include "runtime/mmproj.h"
 
 namespace pocket::cli {
 namespace {

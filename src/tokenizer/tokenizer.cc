@@ -19,18 +19,6 @@ constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581 '▁'
 // (it must not show up in decoded text), as llama.cpp does at load.
 constexpr std::string_view kEogTexts[] = {"<eos>", "<turn|>", "<|tool_response>"};
 
-int ParseByteToken(std::string_view t) {
-  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
-  auto hex = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  const int hi = hex(t[3]), lo = hex(t[4]);
-  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 // A UTF-8 character of 1-4 bytes packed little-endian; unique because the lead byte fixes
 // the length.
 uint64_t CharKey(std::string_view c) {
@@ -46,6 +34,18 @@ bool IsDirectory(const std::string& path) {
 }
 
 }  // namespace
+
+int ParseByteToken(std::string_view t) {
+  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  const int hi = hex(t[3]), lo = hex(t[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
 
 void Tokenizer::FlatMap::Reserve(size_t n) {
   size_t cap = 16;

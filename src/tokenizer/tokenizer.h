@@ -114,4 +114,7 @@ class Tokenizer {
   int32_t bos_ = -1, eos_ = -1, pad_ = -1;
 };
 
+// The byte a byte-fallback token's text ("<0x0A>") stands for, or -1 if the text is not one.
+int ParseByteToken(std::string_view text);
+
 }  // namespace pocket

@@ -11,12 +11,6 @@ constexpr std::string_view kVisibleSpecials[] = {
     "<|channel>",       "<channel|>",       "<|tool_call>", "<tool_call|>",
     "<|tool_response>", "<tool_response|>", "<|\"|>"};
 
-bool IsByteText(const std::string& t) {
-  return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
-         std::isxdigit(static_cast<unsigned char>(t[3])) &&
-         std::isxdigit(static_cast<unsigned char>(t[4]));
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::FromTokenizerJson(const std::string& json_text,
@@ -71,7 +65,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::FromTokenizerJson(const std::strin
   // tokens, the seven tool/channel tokens USER_DEFINED, NORMAL otherwise.
   std::vector<TokenType> types(texts.size(), TokenType::kNormal);
   for (size_t i = 0; i < texts.size(); ++i) {
-    if (IsByteText(texts[i])) types[i] = TokenType::kByte;
+    if (ParseByteToken(texts[i]) >= 0) types[i] = TokenType::kByte;
   }
   for (int64_t id : special_ids) {
     TokenType& t = types[static_cast<size_t>(id)];

@@ -120,21 +120,22 @@ class DictReader {
   Read Number(Json* out) {
     const size_t start = pos;
     if (pos < s_.size() && s_[pos] == '-') ++pos;
-    const size_t digits = pos;
-    while (pos < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos]))) ++pos;
-    if (pos == digits) return pos >= s_.size() ? Read::kNeedMore : Read::kBad;
+    // One or more digits: kOk, or why not (the text may still be arriving).
+    auto digits = [&] {
+      const size_t first = pos;
+      while (pos < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos]))) ++pos;
+      if (pos > first) return Read::kOk;
+      return pos >= s_.size() ? Read::kNeedMore : Read::kBad;
+    };
+    if (Read r = digits(); r != Read::kOk) return r;
     if (pos < s_.size() && s_[pos] == '.') {
       ++pos;
-      const size_t f = pos;
-      while (pos < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos]))) ++pos;
-      if (pos == f) return pos >= s_.size() ? Read::kNeedMore : Read::kBad;
+      if (Read r = digits(); r != Read::kOk) return r;
     }
     if (pos < s_.size() && (s_[pos] == 'e' || s_[pos] == 'E')) {
       ++pos;
       if (pos < s_.size() && (s_[pos] == '+' || s_[pos] == '-')) ++pos;
-      const size_t e = pos;
-      while (pos < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos]))) ++pos;
-      if (pos == e) return pos >= s_.size() ? Read::kNeedMore : Read::kBad;
+      if (Read r = digits(); r != Read::kOk) return r;
     }
     if (pos >= s_.size()) return Read::kNeedMore;  // the number may continue
     Json v = Json::parse(s_.substr(start, pos - start), nullptr, false);

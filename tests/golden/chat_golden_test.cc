@@ -148,6 +148,22 @@ TEST(OutputParser, MalformedCallWarns) {
   EXPECT_NE(q.tool_calls[0].arguments_json.find("\xEF\xBF\xBD"), std::string::npos);
 }
 
+// Numbers in tool-call arguments parse as JSON parses them; a malformed one (no digits after
+// the point or the exponent) makes the call malformed, whole or streamed.
+TEST(OutputParser, NumberLiterals) {
+  const ParsedOutput p =
+      ParseModelOutput("<|tool_call>call:f{a:1.5e10,b:-3,c:2.25,d:0,e:7E-2}<tool_call|>", false);
+  ASSERT_EQ(p.tool_calls.size(), 1u);
+  EXPECT_EQ(p.tool_calls[0].arguments_json,
+            R"({"a":15000000000.0,"b":-3,"c":2.25,"d":0,"e":0.07})");
+  for (const char* bad : {"{a:1.}", "{a:1e}", "{a:-}", "{a:1e+,b:2}", "{a:.5}"}) {
+    const ParsedOutput q =
+        ParseModelOutput(std::string("<|tool_call>call:f") + bad + "<tool_call|>", false);
+    EXPECT_TRUE(q.tool_calls.empty()) << bad;
+    EXPECT_EQ(q.warnings.size(), 1u) << bad;
+  }
+}
+
 TEST(ChatRender, BadInputIsAClearError) {
   for (const auto& [messages, tools, needle] :
        std::vector<std::tuple<std::string, std::string, std::string>>{

@@ -1,10 +1,11 @@
 # pocket — the two commands of the README quick start, plus helpers.
 #   make run    set up, build, and run pocket's main job
 #   make test   set up, build, and run the whole test suite
+#   make test-arm  cross-build the kernel tests for 64-bit ARM and run them under QEMU
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test run clean format
+.PHONY: all deps build test test-arm run clean format
 
 all: build
 
@@ -20,6 +21,11 @@ build: deps
 test: build
 	@mkdir -p $(BUILD)/test-tmp
 	TMPDIR="$(abspath $(BUILD))/test-tmp" ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The ARM kernel tables (neon, dotprod) against the scalar reference, under QEMU user emulation.
+test-arm:
+	@scripts/install-deps --arm
+	@scripts/check-arm $(BUILD)-arm
 
 # Chats with MODEL=... when given, else with Gemma 4 E2B-it (Q4_K_M) from the model cache
 # (~/.cache/pocket or $POCKET_CACHE), downloading it with `pocket pull` when possible; when it

@@ -2,6 +2,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
 #endif
 
 namespace pocket {
@@ -23,6 +27,16 @@ CpuFeatures Detect() {
   // __builtin_cpu_supports knows; it uses the AVX state the OS enabled for AVX2.
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (f.avx2 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avxvnni = (eax >> 4) & 1;
+#elif defined(__aarch64__)
+  f.neon = true;  // ASIMD is part of ARMv8-A
+#if defined(__linux__)
+  constexpr unsigned long kHwcapAsimdDp = 1UL << 20;  // HWCAP_ASIMDDP (asm/hwcap.h)
+  f.dotprod = (getauxval(AT_HWCAP) & kHwcapAsimdDp) != 0;
+#elif defined(__APPLE__)
+  int has = 0;
+  size_t size = sizeof(has);
+  f.dotprod = sysctlbyname("hw.optional.arm.FEAT_DotProd", &has, &size, nullptr, 0) == 0 && has;
+#endif
 #endif
   return f;
 }
@@ -45,6 +59,8 @@ std::string CpuFeatures::ToString() const {
   add(avx512vl, "avx512vl");
   add(avx512vnni, "avx512vnni");
   add(avx512bf16, "avx512bf16");
+  add(neon, "neon");
+  add(dotprod, "dotprod");
   if (s.empty()) s = "(none)";
   return s;
 }

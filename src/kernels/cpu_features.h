@@ -9,6 +9,8 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
   bool avxvnni = false;
+  // 64-bit ARM: ASIMD (always there) and the ARMv8.2 dot-product extension (SDOT).
+  bool neon = false, dotprod = false;
   // "avx2 fma f16c ..." for logs and `pocket bench`.
   std::string ToString() const;
 };

@@ -38,6 +38,10 @@ const Tables& GetTables() {
         add(Isa::kAvx512, Isa::kAvx2, FillAvx512Kernels);
     }
 #endif
+#if defined(__aarch64__)
+    add(Isa::kNeon, Isa::kScalar, FillNeonKernels);
+    if (GetCpuFeatures().dotprod) add(Isa::kDotprod, Isa::kNeon, FillDotprodKernels);
+#endif
     if (const char* forced = std::getenv("POCKET_ISA")) {
       bool found = false;
       for (int i = 0; i < kNumIsas; ++i) {
@@ -67,6 +71,10 @@ const char* IsaName(Isa isa) {
       return "avxvnni";
     case Isa::kAvx512:
       return "avx512";
+    case Isa::kNeon:
+      return "neon";
+    case Isa::kDotprod:
+      return "dotprod";
   }
   return "?";
 }

@@ -18,9 +18,10 @@
 namespace pocket::kernels {
 
 // x86 tiers build on each other: AVX-VNNI and AVX-512 (F/BW/VL/VNNI) tables start as copies
-// of the AVX2 one and override the integer kernels that VNNI's dpbusd speeds up.
-enum class Isa { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512 = 3 };
-inline constexpr int kNumIsas = 4;
+// of the AVX2 one and override the integer kernels that VNNI's dpbusd speeds up. On 64-bit
+// ARM the NEON table (every CPU) is the base of the dot-product one (ARMv8.2 SDOT).
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512 = 3, kNeon = 4, kDotprod = 5 };
+inline constexpr int kNumIsas = 6;
 const char* IsaName(Isa isa);
 
 // Storage type of the KV cache.
@@ -119,7 +120,8 @@ struct KernelTable {
                                        int64_t o_stride) = {};
 };
 
-// The best table for this CPU. Chosen on first use; POCKET_ISA=scalar|avx2|avxvnni|avx512 in
+// The best table for this CPU. Chosen on first use;
+// POCKET_ISA=scalar|avx2|avxvnni|avx512|neon|dotprod in
 // the environment forces a table this CPU supports (others are ignored with a warning), for
 // debugging and benchmarks.
 const KernelTable& Kernels();

@@ -18,5 +18,9 @@ void FillAvxVnniKernels(KernelTable* t);          // x86/avxvnni_kernels.cc, -ma
 void FillAvx512Kernels(KernelTable* t);           // x86/avx512_kernels.cc, -mavx512{f,bw,vl,vnni}
 void FillAvx512AttentionKernels(KernelTable* t);  // x86/avx512_attention.cc, same flags
 #endif
+#if defined(__aarch64__)
+void FillNeonKernels(KernelTable* t);     // arm/neon_kernels.cc, baseline ARMv8-A
+void FillDotprodKernels(KernelTable* t);  // arm/dotprod_packed.cc, -march=armv8.2-a+dotprod
+#endif
 
 }  // namespace pocket::kernels

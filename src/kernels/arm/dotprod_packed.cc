@@ -1,0 +1,184 @@
+// The `dotprod` table (ARMv8.2-A dot product: Cortex-A55/A75 and later, Apple M1 and later):
+// the NEON table plus packed GEMM tiles (layout in kernels/packed.h) built on SDOT. A packed
+// 32-byte quant vector holds four bytes of each of eight weight rows; its two 16-byte halves
+// (rows 0-3, rows 4-7) each meet four activation bytes through one by-lane SDOT, which adds
+// four products into each row's int32 lane. Signed times signed, so Q8_0 needs neither a sign
+// trick nor an offset. Each output is accumulated as the scalar reference does (integer block
+// sum, then one f32 FMA per block): the two are bit-identical. Compiled with
+// -march=armv8.2-a+dotprod; everything has internal linkage so that no code built for the
+// extension can be merged with baseline code (scripts/check-isa-objects).
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <utility>
+
+#include "kernels/table_fill.h"
+#include "quant/blocks.h"
+
+namespace pocket::kernels {
+namespace {
+
+constexpr int kQ4GroupBlock = 144;  // 8 f16 scales + 8 rows x 16 quant bytes
+constexpr int kQ8GroupBlock = 272;  // 8 f16 scales + 8 rows x 32 quants
+
+// Calls f.template operator()<J>() for J = 0 .. N-1: SDOT's lane index must be a constant.
+template <int N, typename F>
+inline void Unroll(F&& f) {
+  [&]<int... J>(std::integer_sequence<int, J...>) {
+    (f.template operator()<J>(), ...);
+  }(std::make_integer_sequence<int, N>{});
+}
+
+inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
+  return reinterpret_cast<const quant::BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+}
+
+template <typename Info>
+inline const Info& InfoOf(const uint8_t* info, uint64_t info_stride, int c, int64_t b) {
+  return reinterpret_cast<const Info*>(info + static_cast<uint64_t>(c) * info_stride)[b];
+}
+
+// The eight rows' f16 scales at p as two f32 vectors (rows 0-3, rows 4-7).
+inline void RowScales(const uint8_t* p, float32x4_t* lo, float32x4_t* hi) {
+  const float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(p));
+  *lo = vcvt_f32_f16(vget_low_f16(h));
+  *hi = vcvt_high_f32_f16(h);
+}
+
+// acc + (dw · da) · sum: one block's integer sums into the rows' f32 accumulators.
+inline float32x4_t AccumulateBlock(float32x4_t acc, float32x4_t dw, float da, int32x4_t sum) {
+  return vfmaq_f32(acc, vmulq_n_f32(dw, da), vcvtq_f32_s32(sum));
+}
+
+// Q8_0: eight quant vectors per block; vector j holds elements 4j..4j+3 of each row.
+template <int NC>
+void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  float32x4_t acc_lo[NC], acc_hi[NC];
+  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ8GroupBlock;
+    int8x16_t qa[NC][2];
+    int32x4_t s_lo[NC], s_hi[NC];
+    for (int c = 0; c < NC; ++c) {
+      const int8_t* q = QuantsOf(a, a_stride, c, b);
+      qa[c][0] = vld1q_s8(q);
+      qa[c][1] = vld1q_s8(q + 16);
+      s_lo[c] = s_hi[c] = vdupq_n_s32(0);
+    }
+    Unroll<8>([&]<int J>() {
+      const int8x16_t w_lo = vld1q_s8(reinterpret_cast<const int8_t*>(blk + 16 + 32 * J));
+      const int8x16_t w_hi = vld1q_s8(reinterpret_cast<const int8_t*>(blk + 32 + 32 * J));
+      for (int c = 0; c < NC; ++c) {
+        s_lo[c] = vdotq_laneq_s32(s_lo[c], w_lo, qa[c][J / 4], J % 4);
+        s_hi[c] = vdotq_laneq_s32(s_hi[c], w_hi, qa[c][J / 4], J % 4);
+      }
+    });
+    float32x4_t dw_lo, dw_hi;
+    RowScales(blk, &dw_lo, &dw_hi);
+    for (int c = 0; c < NC; ++c) {
+      const float da = InfoOf<ActBlockInfo>(info, info_stride, c, b).d;
+      acc_lo[c] = AccumulateBlock(acc_lo[c], dw_lo, da, s_lo[c]);
+      acc_hi[c] = AccumulateBlock(acc_hi[c], dw_hi, da, s_hi[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    vst1q_f32(out + c * ldo, acc_lo[c]);
+    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
+  }
+}
+
+// Q4_0: four quant vectors per block; vector j holds, per row, elements 4j..4j+3 in the low
+// nibbles and 16+4j..19+4j in the high ones. The codes (value + 8, 0..15) are used as they
+// are and 8 · Σa is subtracted from each integer block sum.
+template <int NC>
+void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  float32x4_t acc_lo[NC], acc_hi[NC];
+  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ4GroupBlock;
+    int8x16_t qa[NC][2];
+    int32x4_t s_lo[NC], s_hi[NC];
+    for (int c = 0; c < NC; ++c) {
+      const int8_t* q = QuantsOf(a, a_stride, c, b);
+      qa[c][0] = vld1q_s8(q);
+      qa[c][1] = vld1q_s8(q + 16);
+      s_lo[c] = s_hi[c] = vdupq_n_s32(0);
+    }
+    Unroll<4>([&]<int J>() {
+      const uint8x16_t raw_lo = vld1q_u8(blk + 16 + 32 * J);
+      const uint8x16_t raw_hi = vld1q_u8(blk + 32 + 32 * J);
+      const int8x16_t lo_lo = vreinterpretq_s8_u8(vandq_u8(raw_lo, m4));
+      const int8x16_t hi_lo = vreinterpretq_s8_u8(vshrq_n_u8(raw_lo, 4));
+      const int8x16_t lo_hi = vreinterpretq_s8_u8(vandq_u8(raw_hi, m4));
+      const int8x16_t hi_hi = vreinterpretq_s8_u8(vshrq_n_u8(raw_hi, 4));
+      for (int c = 0; c < NC; ++c) {
+        s_lo[c] = vdotq_laneq_s32(s_lo[c], lo_lo, qa[c][0], J);
+        s_lo[c] = vdotq_laneq_s32(s_lo[c], hi_lo, qa[c][1], J);
+        s_hi[c] = vdotq_laneq_s32(s_hi[c], lo_hi, qa[c][0], J);
+        s_hi[c] = vdotq_laneq_s32(s_hi[c], hi_hi, qa[c][1], J);
+      }
+    });
+    float32x4_t dw_lo, dw_hi;
+    RowScales(blk, &dw_lo, &dw_hi);
+    for (int c = 0; c < NC; ++c) {
+      const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c, b);
+      const int32x4_t offset = vdupq_n_s32(8 * in.sum);
+      acc_lo[c] = AccumulateBlock(acc_lo[c], dw_lo, in.d, vsubq_s32(s_lo[c], offset));
+      acc_hi[c] = AccumulateBlock(acc_hi[c], dw_hi, in.d, vsubq_s32(s_hi[c], offset));
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    vst1q_f32(out + c * ldo, acc_lo[c]);
+    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
+  }
+}
+
+using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                        const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
+
+// Groups outer, activation rows in fours inner (a group's weights stay in L1 while the
+// activation rows stream through), as the x86 driver.
+template <TileFn kTile1, TileFn kTile2, TileFn kTile3, TileFn kTile4, int kBlockElems,
+          int kGroupBlock>
+void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
+  const int64_t nb = n / kBlockElems;
+  for (int g = 0; g < n_groups; ++g) {
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
+    float* og = out + static_cast<int64_t>(g) * kPackRows;
+    int c = 0;
+    for (; c + 4 <= nc; c += 4)
+      kTile4(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride, og + c * ldo,
+             ldo);
+    const uint8_t* ac = a + c * a_stride;
+    const uint8_t* ic = info + c * info_stride;
+    switch (nc - c) {
+      case 3:
+        kTile3(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
+        break;
+      case 2:
+        kTile2(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
+        break;
+      case 1:
+        kTile1(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void FillDotprodKernels(KernelTable* t) {
+  t->isa = Isa::kDotprod;
+  t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
+      GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
+      GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
+}
+
+}  // namespace pocket::kernels

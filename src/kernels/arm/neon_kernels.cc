@@ -1,0 +1,97 @@
+// The NEON table (every 64-bit ARM CPU: ASIMD is part of ARMv8-A): the activation encoders
+// and the element-wise f32 kernels, bit-identical with the scalar ones. The int8 matrix
+// products need the dot-product extension (dotprod_packed.cc, the `dotprod` table); without
+// it they stay scalar. Compiled with the baseline flags, so nothing here needs internal
+// linkage for safety, but it has it anyway, as every ISA file does.
+#include <arm_neon.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/table_fill.h"
+#include "quant/blocks.h"
+#include "tensor/fp16.h"
+
+namespace pocket::kernels {
+namespace {
+
+using quant::BlockQ8_0;
+using quant::BlockQ8_K;
+
+// Q8_0 activation encoding, bit-identical with the scalar quantizer: d = max|x| / 127, the
+// quants round(x · (1 / d)) with ties away from zero (vcvtaq is exactly std::round).
+void QuantizeQ8_0Neon(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_0*>(dst);
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    float32x4_t v[8];
+    float32x4_t m = vdupq_n_f32(0.0f);
+    for (int j = 0; j < 8; ++j) {
+      v[j] = vld1q_f32(x + 4 * j);
+      m = vmaxq_f32(m, vabsq_f32(v[j]));
+    }
+    const float amax = vmaxvq_f32(m);
+    const float d = amax / 127;
+    const float id = d != 0.f ? 1.0f / d : 0.0f;
+    y[b].d = F32ToF16(d);
+    for (int j = 0; j < 8; j += 2) {
+      const int16x4_t lo = vqmovn_s32(vcvtaq_s32_f32(vmulq_n_f32(v[j], id)));
+      const int16x4_t hi = vqmovn_s32(vcvtaq_s32_f32(vmulq_n_f32(v[j + 1], id)));
+      vst1_s8(y[b].qs + 4 * j, vqmovn_s16(vcombine_s16(lo, hi)));
+    }
+  }
+}
+
+// Q8_K activation encoding, bit-identical with the scalar quantizer: the first element of
+// largest magnitude sets iscale = -127 / max, quants round to nearest even (ggml's
+// nearest_int, which vcvtnq matches below 2^22) capped at 127, and the 16-element sums.
+void QuantizeQ8_KNeon(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_K*>(dst);
+  for (int64_t b = 0; b < n / 256; ++b, x += 256) {
+    float32x4_t m = vdupq_n_f32(0.0f);
+    for (int i = 0; i < 256; i += 4) m = vmaxq_f32(m, vabsq_f32(vld1q_f32(x + i)));
+    const float amax = vmaxvq_f32(m);
+    if (amax == 0.0f) {
+      std::memset(&y[b], 0, sizeof(BlockQ8_K));
+      continue;
+    }
+    int first = 0;
+    while (std::fabs(x[first]) != amax) ++first;
+    const float iscale = -127.f / x[first];
+    const int32x4_t cap = vdupq_n_s32(127);
+    for (int i = 0; i < 256; i += 16) {
+      int32x4_t q[4];
+      for (int k = 0; k < 4; ++k)
+        q[k] = vminq_s32(vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + i + 4 * k), iscale)), cap);
+      y[b].bsums[i / 16] =
+          static_cast<int16_t>(vaddvq_s32(vaddq_s32(vaddq_s32(q[0], q[1]), vaddq_s32(q[2], q[3]))));
+      const int16x8_t lo = vcombine_s16(vqmovn_s32(q[0]), vqmovn_s32(q[1]));
+      const int16x8_t hi = vcombine_s16(vqmovn_s32(q[2]), vqmovn_s32(q[3]));
+      vst1q_s8(y[b].qs + i, vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)));
+    }
+    y[b].d = 1 / iscale;
+  }
+}
+
+void ScaleF32(int64_t n, float a, float* y) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), a));
+  for (; i < n; ++i) y[i] *= a;
+}
+
+void AddF32(int64_t n, const float* x, float* y) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vld1q_f32(x + i)));
+  for (; i < n; ++i) y[i] += x[i];
+}
+
+}  // namespace
+
+void FillNeonKernels(KernelTable* t) {
+  t->isa = Isa::kNeon;
+  t->quantize_act[static_cast<int>(DType::kQ8_0)] = QuantizeQ8_0Neon;
+  t->quantize_act[static_cast<int>(DType::kQ8_K)] = QuantizeQ8_KNeon;
+  t->scale_f32 = ScaleF32;
+  t->add_f32 = AddF32;
+}
+
+}  // namespace pocket::kernels

@@ -18,8 +18,10 @@
 namespace pocket::kernels {
 namespace {
 
-constexpr int kQ4GroupBlock = 144;  // 8 f16 scales + 8 rows x 16 quant bytes
-constexpr int kQ8GroupBlock = 272;  // 8 f16 scales + 8 rows x 32 quants
+constexpr int kQ4GroupBlock = 144;   // 8 f16 scales + 8 rows x 16 quant bytes
+constexpr int kQ8GroupBlock = 272;   // 8 f16 scales + 8 rows x 32 quants
+constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
+constexpr int kQ6KGroupBlock = 1680;  // d, int8 scales, 16 code triples of 3 x 32 bytes
 
 // Calls f.template operator()<J>() for J = 0 .. N-1: SDOT's lane index must be a constant.
 template <int N, typename F>
@@ -31,6 +33,22 @@ inline void Unroll(F&& f) {
 
 inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
   return reinterpret_cast<const quant::BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+}
+
+inline const int8_t* SuperQuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
+  return reinterpret_cast<const quant::BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+}
+
+// Eight bytes at p, one per row, widened to two int32 vectors (rows 0-3, rows 4-7).
+inline void RowBytesU8(const uint8_t* p, int32x4_t* lo, int32x4_t* hi) {
+  const uint16x8_t v = vmovl_u8(vld1_u8(p));
+  *lo = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(v)));
+  *hi = vreinterpretq_s32_u32(vmovl_high_u16(v));
+}
+inline void RowBytesS8(const uint8_t* p, int32x4_t* lo, int32x4_t* hi) {
+  const int16x8_t v = vmovl_s8(vld1_s8(reinterpret_cast<const int8_t*>(p)));
+  *lo = vmovl_s16(vget_low_s16(v));
+  *hi = vmovl_high_s16(v);
 }
 
 template <typename Info>
@@ -136,8 +154,164 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   }
 }
 
+// Q4_K: 32 quant vectors per super-block, vector 8p + j holding, per row, elements
+// 64p + 4j..+3 (low nibbles, sub-block 2p) and 64p + 32 + 4j..+3 (high, sub-block 2p + 1).
+// Each sub-block's int32 sums are scaled by the rows' 6-bit scales and summed; the minimums
+// meet the activation's 32-element sums in an f32 FMA chain in sub-block order (exact small
+// integers, as in the scalar reference).
+template <int NC>
+void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  float32x4_t acc_lo[NC], acc_hi[NC];
+  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ4KGroupBlock;
+    int32x4_t sumi_lo[NC], sumi_hi[NC];
+    for (int c = 0; c < NC; ++c) sumi_lo[c] = sumi_hi[c] = vdupq_n_s32(0);
+    for (int p = 0; p < 4; ++p) {
+      for (int half = 0; half < 2; ++half) {  // 0: low nibbles (sub-block 2p), 1: high
+        int8x16_t qa[NC][2];
+        int32x4_t s_lo[NC], s_hi[NC];
+        for (int c = 0; c < NC; ++c) {
+          const int8_t* q = SuperQuantsOf(a, a_stride, c, b) + 64 * p + 32 * half;
+          qa[c][0] = vld1q_s8(q);
+          qa[c][1] = vld1q_s8(q + 16);
+          s_lo[c] = s_hi[c] = vdupq_n_s32(0);
+        }
+        Unroll<8>([&]<int J>() {
+          const uint8_t* v = blk + 160 + 32 * (8 * p + J);
+          uint8x16_t w_lo = vld1q_u8(v), w_hi = vld1q_u8(v + 16);
+          if (half == 0) {
+            w_lo = vandq_u8(w_lo, m4);
+            w_hi = vandq_u8(w_hi, m4);
+          } else {
+            w_lo = vshrq_n_u8(w_lo, 4);
+            w_hi = vshrq_n_u8(w_hi, 4);
+          }
+          for (int c = 0; c < NC; ++c) {
+            s_lo[c] = vdotq_laneq_s32(s_lo[c], vreinterpretq_s8_u8(w_lo), qa[c][J / 4], J % 4);
+            s_hi[c] = vdotq_laneq_s32(s_hi[c], vreinterpretq_s8_u8(w_hi), qa[c][J / 4], J % 4);
+          }
+        });
+        int32x4_t sc_lo, sc_hi;
+        RowBytesU8(blk + 32 + 8 * (2 * p + half), &sc_lo, &sc_hi);
+        for (int c = 0; c < NC; ++c) {
+          sumi_lo[c] = vmlaq_s32(sumi_lo[c], s_lo[c], sc_lo);
+          sumi_hi[c] = vmlaq_s32(sumi_hi[c], s_hi[c], sc_hi);
+        }
+      }
+    }
+    float32x4_t d_lo, d_hi, dmin_lo, dmin_hi;
+    RowScales(blk, &d_lo, &d_hi);
+    RowScales(blk + 16, &dmin_lo, &dmin_hi);
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c, b);
+      float32x4_t mins_lo = vdupq_n_f32(0.0f), mins_hi = vdupq_n_f32(0.0f);
+      for (int sb = 0; sb < 8; ++sb) {
+        const uint16x8_t m = vmovl_u8(vld1_u8(blk + 96 + 8 * sb));
+        mins_lo = vfmaq_n_f32(mins_lo, vcvtq_f32_u32(vmovl_u16(vget_low_u16(m))), in.sums[sb]);
+        mins_hi = vfmaq_n_f32(mins_hi, vcvtq_f32_u32(vmovl_high_u16(m)), in.sums[sb]);
+      }
+      acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, in.d, sumi_lo[c]);
+      acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, in.d, sumi_hi[c]);
+      acc_lo[c] = vfmaq_f32(acc_lo[c], vnegq_f32(vmulq_n_f32(dmin_lo, in.d)), mins_lo);
+      acc_hi[c] = vfmaq_f32(acc_hi[c], vnegq_f32(vmulq_n_f32(dmin_hi, in.d)), mins_hi);
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    vst1q_f32(out + c * ldo, acc_lo[c]);
+    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
+  }
+}
+
+// Q6_K: 16 code triples per super-block; triple 8h + j gives, per row, the unsigned 6-bit
+// codes of elements 128h + 32k + 4j..+3 for k = 0..3 (three masks, the fourth from the top
+// bits), i.e. of 16-element sub-block 8h + 2k + j / 4, whose activation bytes are one 16-byte
+// vector. The four sub-blocks of a (h, j / 4) pass are scaled by the rows' int8 scales as they
+// complete; the -32 offset goes through Σ scale · asum (an f32 FMA chain in sub-block order,
+// exact small integers, as in the scalar reference).
+template <int NC>
+void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const uint8x16_t m6 = vdupq_n_u8(63);
+  float32x4_t acc_lo[NC], acc_hi[NC];
+  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kQ6KGroupBlock;
+    int32x4_t sumi_lo[NC], sumi_hi[NC];
+    for (int c = 0; c < NC; ++c) sumi_lo[c] = sumi_hi[c] = vdupq_n_s32(0);
+    for (int h = 0; h < 2; ++h) {
+      for (int g = 0; g < 2; ++g) {  // j = 4g .. 4g + 3
+        int32x4_t s_lo[NC][4], s_hi[NC][4];
+        for (int c = 0; c < NC; ++c)
+          for (int k = 0; k < 4; ++k) s_lo[c][k] = s_hi[c][k] = vdupq_n_s32(0);
+        Unroll<4>([&]<int L>() {
+          const uint8_t* x = blk + 144 + 96 * (8 * h + 4 * g + L);
+          for (int part = 0; part < 2; ++part) {  // rows 0-3, rows 4-7
+            const uint8x16_t x0 = vld1q_u8(x + 16 * part), x1 = vld1q_u8(x + 32 + 16 * part),
+                             x2 = vld1q_u8(x + 64 + 16 * part);
+            const uint8x16_t top = vorrq_u8(
+                vorrq_u8(vshrq_n_u8(x0, 6), vshlq_n_u8(vshrq_n_u8(x1, 6), 2)),
+                vshlq_n_u8(vshrq_n_u8(x2, 6), 4));
+            const int8x16_t q[4] = {vreinterpretq_s8_u8(vandq_u8(x0, m6)),
+                                    vreinterpretq_s8_u8(vandq_u8(x1, m6)),
+                                    vreinterpretq_s8_u8(vandq_u8(x2, m6)),
+                                    vreinterpretq_s8_u8(top)};
+            for (int c = 0; c < NC; ++c) {
+              const int8_t* qa = SuperQuantsOf(a, a_stride, c, b) + 128 * h + 16 * g;
+              for (int k = 0; k < 4; ++k) {
+                const int8x16_t av = vld1q_s8(qa + 32 * k);
+                int32x4_t& s = part == 0 ? s_lo[c][k] : s_hi[c][k];
+                s = vdotq_laneq_s32(s, q[k], av, L);
+              }
+            }
+          }
+        });
+        for (int k = 0; k < 4; ++k) {
+          int32x4_t sc_lo, sc_hi;
+          RowBytesS8(blk + 16 + 8 * (8 * h + 2 * k + g), &sc_lo, &sc_hi);
+          for (int c = 0; c < NC; ++c) {
+            sumi_lo[c] = vmlaq_s32(sumi_lo[c], s_lo[c][k], sc_lo);
+            sumi_hi[c] = vmlaq_s32(sumi_hi[c], s_hi[c][k], sc_hi);
+          }
+        }
+      }
+    }
+    float32x4_t d_lo, d_hi;
+    RowScales(blk, &d_lo, &d_hi);
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c, b);
+      float32x4_t corr_lo = vdupq_n_f32(0.0f), corr_hi = vdupq_n_f32(0.0f);
+      for (int s = 0; s < 16; ++s) {
+        const int16x8_t sc = vmovl_s8(vld1_s8(reinterpret_cast<const int8_t*>(blk + 16 + 8 * s)));
+        corr_lo = vfmaq_n_f32(corr_lo, vcvtq_f32_s32(vmovl_s16(vget_low_s16(sc))), in.sums16[s]);
+        corr_hi = vfmaq_n_f32(corr_hi, vcvtq_f32_s32(vmovl_high_s16(sc)), in.sums16[s]);
+      }
+      const int32x4_t total_lo = vsubq_s32(sumi_lo[c], vshlq_n_s32(vcvtq_s32_f32(corr_lo), 5));
+      const int32x4_t total_hi = vsubq_s32(sumi_hi[c], vshlq_n_s32(vcvtq_s32_f32(corr_hi), 5));
+      acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, in.d, total_lo);
+      acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, in.d, total_hi);
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    vst1q_f32(out + c * ldo, acc_lo[c]);
+    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
+  }
+}
+
 using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
                         const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
+
+// Activation rows [0, kNA) through tile kA, the rest through kB: wider tiles of the types
+// whose accumulators would not fit 32 registers four rows at a time.
+template <TileFn kA, int kNA, TileFn kB>
+void TwoTiles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  kA(nb, wg, a, a_stride, info, info_stride, out, ldo);
+  kB(nb, wg, a + kNA * a_stride, a_stride, info + kNA * info_stride, info_stride,
+     out + kNA * ldo, ldo);
+}
 
 // Groups outer, activation rows in fours inner (a group's weights stay in L1 while the
 // activation rows stream through), as the x86 driver.
@@ -179,6 +353,11 @@ void FillDotprodKernels(KernelTable* t) {
       GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
       GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
+      GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ6_K)] =
+      GemmPacked<TileQ6_K<1>, TileQ6_K<2>, TwoTiles<TileQ6_K<2>, 2, TileQ6_K<1>>,
+                 TwoTiles<TileQ6_K<2>, 2, TileQ6_K<2>>, 256, kQ6KGroupBlock>;
 }
 
 }  // namespace pocket::kernels

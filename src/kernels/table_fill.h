@@ -19,7 +19,8 @@ void FillAvx512Kernels(KernelTable* t);           // x86/avx512_kernels.cc, -mav
 void FillAvx512AttentionKernels(KernelTable* t);  // x86/avx512_attention.cc, same flags
 #endif
 #if defined(__aarch64__)
-void FillNeonKernels(KernelTable* t);     // arm/neon_kernels.cc, baseline ARMv8-A
+void FillNeonKernels(KernelTable* t);           // arm/neon_kernels.cc, baseline ARMv8-A
+void FillNeonAttentionKernels(KernelTable* t);  // arm/neon_attention.cc, called by the above
 void FillDotprodKernels(KernelTable* t);  // arm/dotprod_packed.cc, -march=armv8.2-a+dotprod
 #endif
 

@@ -20,7 +20,9 @@ namespace {
 
 constexpr int kQ4GroupBlock = 144;   // 8 f16 scales + 8 rows x 16 quant bytes
 constexpr int kQ8GroupBlock = 272;   // 8 f16 scales + 8 rows x 32 quants
+constexpr int kQ5GroupBlock = 176;   // the Q4_0 group-block + 4 x 8 fifth-bit bytes
 constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
+constexpr int kQ5KGroupBlock = 1440;  // the Q4_K group-block + 32 x 8 fifth-bit bytes
 constexpr int kQ6KGroupBlock = 1680;  // d, int8 scales, 16 code triples of 3 x 32 bytes
 
 // Calls f.template operator()<J>() for J = 0 .. N-1: SDOT's lane index must be a constant.
@@ -68,6 +70,22 @@ inline float32x4_t AccumulateBlock(float32x4_t acc, float32x4_t dw, float da, in
   return vfmaq_f32(acc, vmulq_n_f32(dw, da), vcvtq_f32_s32(sum));
 }
 
+// The fifth bits of one quant vector (Q5_0, Q5_K): eight bytes at p, byte r holding row r's
+// bits for its four low-nibble elements (bits 0-3) and four high-nibble ones (bits 4-7).
+// `high` picks which; the result is 0x10 in byte 4r' + k of each half where element k of
+// row r' (rows 0-3 in *lo, 4-7 in *hi) has its bit set.
+inline void FifthBits(const uint8_t* p, bool high, uint8x16_t* lo, uint8x16_t* hi) {
+  static constexpr uint8_t kSpread[16] = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+  static constexpr uint8_t kBitsLow[16] = {1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
+  const uint8x16_t bytes = vcombine_u8(vld1_u8(p), vld1_u8(p));
+  const uint8x16_t spread = vld1q_u8(kSpread);
+  uint8x16_t bits = vld1q_u8(kBitsLow);
+  if (high) bits = vshlq_n_u8(bits, 4);
+  const uint8x16_t b4 = vdupq_n_u8(0x10);
+  *lo = vandq_u8(vtstq_u8(vqtbl1q_u8(bytes, spread), bits), b4);
+  *hi = vandq_u8(vtstq_u8(vqtbl1q_u8(bytes, vaddq_u8(spread, vdupq_n_u8(4))), bits), b4);
+}
+
 // Q8_0: eight quant vectors per block; vector j holds elements 4j..4j+3 of each row.
 template <int NC>
 void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
@@ -106,17 +124,20 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   }
 }
 
-// Q4_0: four quant vectors per block; vector j holds, per row, elements 4j..4j+3 in the low
-// nibbles and 16+4j..19+4j in the high ones. The codes (value + 8, 0..15) are used as they
-// are and 8 · Σa is subtracted from each integer block sum.
-template <int NC>
-void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+// Q4_0 / Q5_0: four quant vectors per block; vector j holds, per row, elements 4j..4j+3 in
+// the low nibbles and 16+4j..19+4j in the high ones (Q5_0 ORs in the fifth bits). The codes
+// (value + 8, or + 16) are used as they are and 8 · Σa (16 · Σa) is subtracted from each
+// integer block sum.
+template <int NC, bool kFifth>
+void TileQ4Q5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kGroupBlock = kFifth ? kQ5GroupBlock : kQ4GroupBlock;
+  constexpr int kOffset = kFifth ? 16 : 8;
   const uint8x16_t m4 = vdupq_n_u8(0x0F);
   float32x4_t acc_lo[NC], acc_hi[NC];
   for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wg + b * kQ4GroupBlock;
+    const uint8_t* blk = wg + b * kGroupBlock;
     int8x16_t qa[NC][2];
     int32x4_t s_lo[NC], s_hi[NC];
     for (int c = 0; c < NC; ++c) {
@@ -128,22 +149,29 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     Unroll<4>([&]<int J>() {
       const uint8x16_t raw_lo = vld1q_u8(blk + 16 + 32 * J);
       const uint8x16_t raw_hi = vld1q_u8(blk + 32 + 32 * J);
-      const int8x16_t lo_lo = vreinterpretq_s8_u8(vandq_u8(raw_lo, m4));
-      const int8x16_t hi_lo = vreinterpretq_s8_u8(vshrq_n_u8(raw_lo, 4));
-      const int8x16_t lo_hi = vreinterpretq_s8_u8(vandq_u8(raw_hi, m4));
-      const int8x16_t hi_hi = vreinterpretq_s8_u8(vshrq_n_u8(raw_hi, 4));
+      uint8x16_t lo_lo = vandq_u8(raw_lo, m4), hi_lo = vshrq_n_u8(raw_lo, 4);
+      uint8x16_t lo_hi = vandq_u8(raw_hi, m4), hi_hi = vshrq_n_u8(raw_hi, 4);
+      if constexpr (kFifth) {
+        uint8x16_t f_lo, f_hi;
+        FifthBits(blk + 144 + 8 * J, false, &f_lo, &f_hi);
+        lo_lo = vorrq_u8(lo_lo, f_lo);
+        lo_hi = vorrq_u8(lo_hi, f_hi);
+        FifthBits(blk + 144 + 8 * J, true, &f_lo, &f_hi);
+        hi_lo = vorrq_u8(hi_lo, f_lo);
+        hi_hi = vorrq_u8(hi_hi, f_hi);
+      }
       for (int c = 0; c < NC; ++c) {
-        s_lo[c] = vdotq_laneq_s32(s_lo[c], lo_lo, qa[c][0], J);
-        s_lo[c] = vdotq_laneq_s32(s_lo[c], hi_lo, qa[c][1], J);
-        s_hi[c] = vdotq_laneq_s32(s_hi[c], lo_hi, qa[c][0], J);
-        s_hi[c] = vdotq_laneq_s32(s_hi[c], hi_hi, qa[c][1], J);
+        s_lo[c] = vdotq_laneq_s32(s_lo[c], vreinterpretq_s8_u8(lo_lo), qa[c][0], J);
+        s_lo[c] = vdotq_laneq_s32(s_lo[c], vreinterpretq_s8_u8(hi_lo), qa[c][1], J);
+        s_hi[c] = vdotq_laneq_s32(s_hi[c], vreinterpretq_s8_u8(lo_hi), qa[c][0], J);
+        s_hi[c] = vdotq_laneq_s32(s_hi[c], vreinterpretq_s8_u8(hi_hi), qa[c][1], J);
       }
     });
     float32x4_t dw_lo, dw_hi;
     RowScales(blk, &dw_lo, &dw_hi);
     for (int c = 0; c < NC; ++c) {
       const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c, b);
-      const int32x4_t offset = vdupq_n_s32(8 * in.sum);
+      const int32x4_t offset = vdupq_n_s32(kOffset * in.sum);
       acc_lo[c] = AccumulateBlock(acc_lo[c], dw_lo, in.d, vsubq_s32(s_lo[c], offset));
       acc_hi[c] = AccumulateBlock(acc_hi[c], dw_hi, in.d, vsubq_s32(s_hi[c], offset));
     }
@@ -154,19 +182,21 @@ void TileQ4_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   }
 }
 
-// Q4_K: 32 quant vectors per super-block, vector 8p + j holding, per row, elements
-// 64p + 4j..+3 (low nibbles, sub-block 2p) and 64p + 32 + 4j..+3 (high, sub-block 2p + 1).
+// Q4_K / Q5_K: 32 quant vectors per super-block, vector 8p + j holding, per row, elements
+// 64p + 4j..+3 (low nibbles, sub-block 2p) and 64p + 32 + 4j..+3 (high, sub-block 2p + 1);
+// Q5_K ORs in each code's fifth bit.
 // Each sub-block's int32 sums are scaled by the rows' 6-bit scales and summed; the minimums
 // meet the activation's 32-element sums in an f32 FMA chain in sub-block order (exact small
 // integers, as in the scalar reference).
-template <int NC>
-void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-              const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+template <int NC, bool kFifth>
+void TileQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kGroupBlock = kFifth ? kQ5KGroupBlock : kQ4KGroupBlock;
   const uint8x16_t m4 = vdupq_n_u8(0x0F);
   float32x4_t acc_lo[NC], acc_hi[NC];
   for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wg + b * kQ4KGroupBlock;
+    const uint8_t* blk = wg + b * kGroupBlock;
     int32x4_t sumi_lo[NC], sumi_hi[NC];
     for (int c = 0; c < NC; ++c) sumi_lo[c] = sumi_hi[c] = vdupq_n_s32(0);
     for (int p = 0; p < 4; ++p) {
@@ -188,6 +218,12 @@ void TileQ4_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
           } else {
             w_lo = vshrq_n_u8(w_lo, 4);
             w_hi = vshrq_n_u8(w_hi, 4);
+          }
+          if constexpr (kFifth) {
+            uint8x16_t f_lo, f_hi;
+            FifthBits(blk + 1184 + 8 * (8 * p + J), half == 1, &f_lo, &f_hi);
+            w_lo = vorrq_u8(w_lo, f_lo);
+            w_hi = vorrq_u8(w_hi, f_hi);
           }
           for (int c = 0; c < NC; ++c) {
             s_lo[c] = vdotq_laneq_s32(s_lo[c], vreinterpretq_s8_u8(w_lo), qa[c][J / 4], J % 4);
@@ -352,9 +388,17 @@ void FillDotprodKernels(KernelTable* t) {
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
       GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
-      GemmPacked<TileQ4_0<1>, TileQ4_0<2>, TileQ4_0<3>, TileQ4_0<4>, 32, kQ4GroupBlock>;
+      GemmPacked<TileQ4Q5_0<1, false>, TileQ4Q5_0<2, false>, TileQ4Q5_0<3, false>,
+                 TileQ4Q5_0<4, false>, 32, kQ4GroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ5_0)] =
+      GemmPacked<TileQ4Q5_0<1, true>, TileQ4Q5_0<2, true>, TileQ4Q5_0<3, true>,
+                 TileQ4Q5_0<4, true>, 32, kQ5GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
-      GemmPacked<TileQ4_K<1>, TileQ4_K<2>, TileQ4_K<3>, TileQ4_K<4>, 256, kQ4KGroupBlock>;
+      GemmPacked<TileQ4Q5_K<1, false>, TileQ4Q5_K<2, false>, TileQ4Q5_K<3, false>,
+                 TileQ4Q5_K<4, false>, 256, kQ4KGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ5_K)] =
+      GemmPacked<TileQ4Q5_K<1, true>, TileQ4Q5_K<2, true>, TileQ4Q5_K<3, true>,
+                 TileQ4Q5_K<4, true>, 256, kQ5KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ6_K)] =
       GemmPacked<TileQ6_K<1>, TileQ6_K<2>, TwoTiles<TileQ6_K<2>, 2, TileQ6_K<1>>,
                  TwoTiles<TileQ6_K<2>, 2, TileQ6_K<2>>, 256, kQ6KGroupBlock>;

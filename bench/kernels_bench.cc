@@ -110,10 +110,10 @@ BENCHMARK_CAPTURE(BM_MatMul, Q6_K_packed, DType::kQ6_K, true)
 // E2B's feed-forward shapes in a 512-token prefill on two threads: gate / up (6,144 x 1,536)
 // and the wide layers' down projection (1,536 x 12,288), whose activation rows no longer fit
 // in L2 beside the weights.
-#define POCKET_FFN_BENCH(T)                                       \
-  BENCHMARK_CAPTURE(BM_MatMul, T##_ffn, DType::k##T, true)        \
-      ->Args({512, 6144, 1536, 2})                                \
-      ->Args({512, 1536, 12288, 2})                               \
+#define POCKET_FFN_BENCH(T)                                \
+  BENCHMARK_CAPTURE(BM_MatMul, T##_ffn, DType::k##T, true) \
+      ->Args({512, 6144, 1536, 2})                         \
+      ->Args({512, 1536, 12288, 2})                        \
       ->UseRealTime()
 POCKET_FFN_BENCH(Q4_0);
 POCKET_FFN_BENCH(Q8_0);

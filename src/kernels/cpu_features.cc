@@ -28,7 +28,7 @@ CpuFeatures Detect() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (f.avx2 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) f.avxvnni = (eax >> 4) & 1;
 #elif defined(__aarch64__)
-  f.neon = true;  // ASIMD is part of ARMv8-A
+  f.neon = true;                                      // ASIMD is part of ARMv8-A
 #if defined(__linux__)
   constexpr unsigned long kHwcapAsimdDp = 1UL << 20;  // HWCAP_ASIMDDP (asm/hwcap.h)
   f.dotprod = (getauxval(AT_HWCAP) & kHwcapAsimdDp) != 0;

@@ -18,9 +18,9 @@
 namespace pocket::kernels {
 namespace {
 
-constexpr int kQ4GroupBlock = 144;   // 8 f16 scales + 8 rows x 16 quant bytes
-constexpr int kQ8GroupBlock = 272;   // 8 f16 scales + 8 rows x 32 quants
-constexpr int kQ5GroupBlock = 176;   // the Q4_0 group-block + 4 x 8 fifth-bit bytes
+constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
+constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
+constexpr int kQ5GroupBlock = 176;    // the Q4_0 group-block + 4 x 8 fifth-bit bytes
 constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
 constexpr int kQ5KGroupBlock = 1440;  // the Q4_K group-block + 32 x 8 fifth-bit bytes
 constexpr int kQ6KGroupBlock = 1680;  // d, int8 scales, 16 code triples of 3 x 32 bytes
@@ -28,9 +28,8 @@ constexpr int kQ6KGroupBlock = 1680;  // d, int8 scales, 16 code triples of 3 x 
 // Calls f.template operator()<J>() for J = 0 .. N-1: SDOT's lane index must be a constant.
 template <int N, typename F>
 inline void Unroll(F&& f) {
-  [&]<int... J>(std::integer_sequence<int, J...>) {
-    (f.template operator()<J>(), ...);
-  }(std::make_integer_sequence<int, N>{});
+  [&]<int... J>(std::integer_sequence<int, J...>) { (f.template operator()<J>(), ...); }
+  (std::make_integer_sequence<int, N>{});
 }
 
 inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
@@ -287,13 +286,12 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
           for (int part = 0; part < 2; ++part) {  // rows 0-3, rows 4-7
             const uint8x16_t x0 = vld1q_u8(x + 16 * part), x1 = vld1q_u8(x + 32 + 16 * part),
                              x2 = vld1q_u8(x + 64 + 16 * part);
-            const uint8x16_t top = vorrq_u8(
-                vorrq_u8(vshrq_n_u8(x0, 6), vshlq_n_u8(vshrq_n_u8(x1, 6), 2)),
-                vshlq_n_u8(vshrq_n_u8(x2, 6), 4));
-            const int8x16_t q[4] = {vreinterpretq_s8_u8(vandq_u8(x0, m6)),
-                                    vreinterpretq_s8_u8(vandq_u8(x1, m6)),
-                                    vreinterpretq_s8_u8(vandq_u8(x2, m6)),
-                                    vreinterpretq_s8_u8(top)};
+            const uint8x16_t top =
+                vorrq_u8(vorrq_u8(vshrq_n_u8(x0, 6), vshlq_n_u8(vshrq_n_u8(x1, 6), 2)),
+                         vshlq_n_u8(vshrq_n_u8(x2, 6), 4));
+            const int8x16_t q[4] = {
+                vreinterpretq_s8_u8(vandq_u8(x0, m6)), vreinterpretq_s8_u8(vandq_u8(x1, m6)),
+                vreinterpretq_s8_u8(vandq_u8(x2, m6)), vreinterpretq_s8_u8(top)};
             for (int c = 0; c < NC; ++c) {
               const int8_t* qa = SuperQuantsOf(a, a_stride, c, b) + 128 * h + 16 * g;
               for (int k = 0; k < 4; ++k) {
@@ -345,8 +343,8 @@ template <TileFn kA, int kNA, TileFn kB>
 void TwoTiles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
               const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
   kA(nb, wg, a, a_stride, info, info_stride, out, ldo);
-  kB(nb, wg, a + kNA * a_stride, a_stride, info + kNA * info_stride, info_stride,
-     out + kNA * ldo, ldo);
+  kB(nb, wg, a + kNA * a_stride, a_stride, info + kNA * info_stride, info_stride, out + kNA * ldo,
+     ldo);
 }
 
 // Groups outer, activation rows in fours inner (a group's weights stay in L1 while the
@@ -391,14 +389,14 @@ void FillDotprodKernels(KernelTable* t) {
       GemmPacked<TileQ4Q5_0<1, false>, TileQ4Q5_0<2, false>, TileQ4Q5_0<3, false>,
                  TileQ4Q5_0<4, false>, 32, kQ4GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ5_0)] =
-      GemmPacked<TileQ4Q5_0<1, true>, TileQ4Q5_0<2, true>, TileQ4Q5_0<3, true>,
-                 TileQ4Q5_0<4, true>, 32, kQ5GroupBlock>;
+      GemmPacked<TileQ4Q5_0<1, true>, TileQ4Q5_0<2, true>, TileQ4Q5_0<3, true>, TileQ4Q5_0<4, true>,
+                 32, kQ5GroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4Q5_K<1, false>, TileQ4Q5_K<2, false>, TileQ4Q5_K<3, false>,
                  TileQ4Q5_K<4, false>, 256, kQ4KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ5_K)] =
-      GemmPacked<TileQ4Q5_K<1, true>, TileQ4Q5_K<2, true>, TileQ4Q5_K<3, true>,
-                 TileQ4Q5_K<4, true>, 256, kQ5KGroupBlock>;
+      GemmPacked<TileQ4Q5_K<1, true>, TileQ4Q5_K<2, true>, TileQ4Q5_K<3, true>, TileQ4Q5_K<4, true>,
+                 256, kQ5KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ6_K)] =
       GemmPacked<TileQ6_K<1>, TileQ6_K<2>, TwoTiles<TileQ6_K<2>, 2, TileQ6_K<1>>,
                  TwoTiles<TileQ6_K<2>, 2, TileQ6_K<2>>, 256, kQ6KGroupBlock>;

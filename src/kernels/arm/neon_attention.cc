@@ -100,7 +100,8 @@ void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stri
     for (; i + 4 <= d; i += 4) {
       float32x4_t acc = vld1q_f32(oh + i);
       for (int64_t j = 0; j < n_keys; ++j)
-        acc = vfmaq_n_f32(acc, LoadKv4<kType>(rows + static_cast<uint64_t>(j) * v_stride, i), ph[j]);
+        acc =
+            vfmaq_n_f32(acc, LoadKv4<kType>(rows + static_cast<uint64_t>(j) * v_stride, i), ph[j]);
       vst1q_f32(oh + i, acc);
     }
     for (; i < d; ++i) {

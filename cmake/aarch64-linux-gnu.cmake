@@ -1,5 +1,5 @@
 # Cross-compiling for 64-bit ARM Linux with Debian's gcc-aarch64-linux-gnu; tests run under
-# QEMU user emulation (qemu-user). Used by scripts/check-arm with POCKET_KERNELS_ONLY=ON.
+# QEMU user emulation (qemu-user). Used by scripts/check-arm with POCKET_CORE_ONLY=ON.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)

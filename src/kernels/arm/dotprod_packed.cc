@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "kernels/packed_driver.h"
 #include "kernels/table_fill.h"
 #include "quant/blocks.h"
 
@@ -334,9 +335,6 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   }
 }
 
-using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-                        const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
-
 // Activation rows [0, kNA) through tile kA, the rest through kB: wider tiles of the types
 // whose accumulators would not fit 32 registers four rows at a time.
 template <TileFn kA, int kNA, TileFn kB>
@@ -345,38 +343,6 @@ void TwoTiles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   kA(nb, wg, a, a_stride, info, info_stride, out, ldo);
   kB(nb, wg, a + kNA * a_stride, a_stride, info + kNA * info_stride, info_stride, out + kNA * ldo,
      ldo);
-}
-
-// Groups outer, activation rows in fours inner (a group's weights stay in L1 while the
-// activation rows stream through), as the x86 driver.
-template <TileFn kTile1, TileFn kTile2, TileFn kTile3, TileFn kTile4, int kBlockElems,
-          int kGroupBlock>
-void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
-  const int64_t nb = n / kBlockElems;
-  for (int g = 0; g < n_groups; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
-    float* og = out + static_cast<int64_t>(g) * kPackRows;
-    int c = 0;
-    for (; c + 4 <= nc; c += 4)
-      kTile4(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride, og + c * ldo,
-             ldo);
-    const uint8_t* ac = a + c * a_stride;
-    const uint8_t* ic = info + c * info_stride;
-    switch (nc - c) {
-      case 3:
-        kTile3(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      case 2:
-        kTile2(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      case 1:
-        kTile1(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      default:
-        break;
-    }
-  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The frame shared by the packed GEMM tiles of every x86 ISA (layout in kernels/packed.h):
-// group-block sizes, activation access, prefetching, the per-block f32 epilogues and the
-// driver that walks row groups and activation rows. Included by avx2_packed.cc and by the
-// VNNI tiles (vnni_packed_tiles.h), each compiled with its own -m flags.
+// group-block sizes, activation access, prefetching and the per-block f32 epilogues (the
+// driver that walks row groups and activation rows is kernels/packed_driver.h). Included by
+// avx2_packed.cc and by the VNNI tiles (vnni_packed_tiles.h), each compiled with its own -m
+// flags.
 //
 // Everything here has internal linkage (an anonymous namespace) on purpose: an inline
 // function with external linkage compiled under -mavx512f in one file and -mavx2 in another
@@ -15,6 +16,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "kernels/packed_driver.h"
 #include "quant/blocks.h"
 
 namespace pocket::kernels {
@@ -130,48 +132,6 @@ inline __m256 KQuantMins(const uint8_t* blk, const ActSuperBlockInfo& in) {
   for (int sb = 2; sb < 8; ++sb)
     part[sb % 2] = _mm256_fmadd_ps(MinsOf(blk, sb), _mm256_set1_ps(in.sums[sb]), part[sb % 2]);
   return _mm256_add_ps(part[0], part[1]);
-}
-
-using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-                        const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
-
-// Groups outer, activation rows in fours inner: a group's weights (nb x 144 or 272 bytes) stay
-// in L1 while the activation rows stream through.
-// kTile6 (optional): six activation rows at a time, where the tile's registers allow it (the
-// 4-bit nibble formats: +3.5% on a 64-row Q4_0 tile, the shared unpacking spread further).
-template <TileFn kTile1, TileFn kTile2, TileFn kTile3, TileFn kTile4, int kBlockElems,
-          int kGroupBlock, TileFn kTile6 = nullptr>
-void GemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, uint64_t a_stride,
-                const uint8_t* info, uint64_t info_stride, int nc, float* out, int64_t ldo) {
-  const int64_t nb = n / kBlockElems;
-  for (int g = 0; g < n_groups; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * nb * kGroupBlock;
-    float* og = out + static_cast<int64_t>(g) * kPackRows;
-    int c = 0;
-    if constexpr (kTile6 != nullptr) {
-      for (; c + 6 <= nc; c += 6)
-        kTile6(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride,
-               og + c * ldo, ldo);
-    }
-    for (; c + 4 <= nc; c += 4)
-      kTile4(nb, wg, a + c * a_stride, a_stride, info + c * info_stride, info_stride, og + c * ldo,
-             ldo);
-    const uint8_t* ac = a + c * a_stride;
-    const uint8_t* ic = info + c * info_stride;
-    switch (nc - c) {
-      case 3:
-        kTile3(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      case 2:
-        kTile2(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      case 1:
-        kTile1(nb, wg, ac, a_stride, ic, info_stride, og + c * ldo, ldo);
-        break;
-      default:
-        break;
-    }
-  }
 }
 
 }  // namespace

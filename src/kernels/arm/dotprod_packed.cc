@@ -19,9 +19,7 @@
 namespace pocket::kernels {
 namespace {
 
-constexpr int kQ4GroupBlock = 144;    // 8 f16 scales + 8 rows x 16 quant bytes
 constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
-constexpr int kQ5GroupBlock = 176;    // the Q4_0 group-block + 4 x 8 fifth-bit bytes
 constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
 constexpr int kQ5KGroupBlock = 1440;  // the Q4_K group-block + 32 x 8 fifth-bit bytes
 constexpr int kQ6KGroupBlock = 1680;  // d, int8 scales, 16 code triples of 3 x 32 bytes
@@ -124,16 +122,45 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   }
 }
 
-// Q4_0 / Q5_0: four quant vectors per block; vector j holds, per row, elements 4j..4j+3 in
-// the low nibbles and 16+4j..19+4j in the high ones (Q5_0 ORs in the fifth bits). The codes
-// (value + 8, or + 16) are used as they are and 8 · Σa (16 · Σa) is subtracted from each
-// integer block sum.
-template <int NC, bool kFifth>
-void TileQ4Q5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  constexpr int kGroupBlock = kFifth ? kQ5GroupBlock : kQ4GroupBlock;
-  constexpr int kOffset = kFifth ? 16 : 8;
+// The 32-element nibble formats. Q4_0 / Q5_0 use their codes (value + 8 / + 16) as they are
+// and subtract 8 · Σa (16 · Σa) from each integer block sum; Q4_1 / Q5_1 add their minimum
+// times Σa in a second FMA; IQ4_NL / MXFP4 map the nibbles through their 16-value codebook
+// with one table lookup (MXFP4's scales are E8M0 bytes, halved as in the reference).
+enum class Nibbles { kQ4_0, kQ5_0, kQ4_1, kQ5_1, kIQ4_NL, kMXFP4 };
+
+constexpr int NibbleHeader(Nibbles k) {
+  return k == Nibbles::kMXFP4 ? 8 : (k == Nibbles::kQ4_1 || k == Nibbles::kQ5_1) ? 32 : 16;
+}
+constexpr bool HasFifthBits(Nibbles k) { return k == Nibbles::kQ5_0 || k == Nibbles::kQ5_1; }
+constexpr int NibbleGroupBlock(Nibbles k) {
+  return NibbleHeader(k) + 128 + (HasFifthBits(k) ? 32 : 0);
+}
+
+// The eight rows' MXFP4 scales (E8M0 bytes at p) as f32, exactly as E8M0ToF32Half: 2^(e-128),
+// i.e. bits (e - 1) << 23, and the subnormals 0x00200000 << e for e < 2.
+inline void E8M0HalfScales(const uint8_t* p, float32x4_t* lo, float32x4_t* hi) {
+  const uint16x8_t e16 = vmovl_u8(vld1_u8(p));
+  for (int half = 0; half < 2; ++half) {
+    const uint32x4_t e = half == 0 ? vmovl_u16(vget_low_u16(e16)) : vmovl_high_u16(e16);
+    const uint32x4_t normal = vshlq_n_u32(vsubq_u32(e, vdupq_n_u32(1)), 23);
+    const uint32x4_t subnormal = vshlq_u32(vdupq_n_u32(0x00200000u), vreinterpretq_s32_u32(e));
+    const uint32x4_t bits = vbslq_u32(vcltq_u32(e, vdupq_n_u32(2)), subnormal, normal);
+    (half == 0 ? *lo : *hi) = vreinterpretq_f32_u32(bits);
+  }
+}
+
+template <int NC, Nibbles kKind>
+void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                 const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kHeader = NibbleHeader(kKind);
+  constexpr int kGroupBlock = NibbleGroupBlock(kKind);
+  constexpr bool kFifth = HasFifthBits(kKind);
+  constexpr bool kMin = kKind == Nibbles::kQ4_1 || kKind == Nibbles::kQ5_1;
+  constexpr bool kCodebook = kKind == Nibbles::kIQ4_NL || kKind == Nibbles::kMXFP4;
+  constexpr int kOffset = kKind == Nibbles::kQ4_0 ? 8 : kKind == Nibbles::kQ5_0 ? 16 : 0;
   const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  const int8x16_t table =
+      vld1q_s8(kKind == Nibbles::kMXFP4 ? quant::kMXFP4Values : quant::kIQ4NLValues);
   float32x4_t acc_lo[NC], acc_hi[NC];
   for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
   for (int64_t b = 0; b < nb; ++b) {
@@ -147,33 +174,48 @@ void TileQ4Q5_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
       s_lo[c] = s_hi[c] = vdupq_n_s32(0);
     }
     Unroll<4>([&]<int J>() {
-      const uint8x16_t raw_lo = vld1q_u8(blk + 16 + 32 * J);
-      const uint8x16_t raw_hi = vld1q_u8(blk + 32 + 32 * J);
+      const uint8x16_t raw_lo = vld1q_u8(blk + kHeader + 32 * J);
+      const uint8x16_t raw_hi = vld1q_u8(blk + kHeader + 16 + 32 * J);
       uint8x16_t lo_lo = vandq_u8(raw_lo, m4), hi_lo = vshrq_n_u8(raw_lo, 4);
       uint8x16_t lo_hi = vandq_u8(raw_hi, m4), hi_hi = vshrq_n_u8(raw_hi, 4);
       if constexpr (kFifth) {
         uint8x16_t f_lo, f_hi;
-        FifthBits(blk + 144 + 8 * J, false, &f_lo, &f_hi);
+        FifthBits(blk + kHeader + 128 + 8 * J, false, &f_lo, &f_hi);
         lo_lo = vorrq_u8(lo_lo, f_lo);
         lo_hi = vorrq_u8(lo_hi, f_hi);
-        FifthBits(blk + 144 + 8 * J, true, &f_lo, &f_hi);
+        FifthBits(blk + kHeader + 128 + 8 * J, true, &f_lo, &f_hi);
         hi_lo = vorrq_u8(hi_lo, f_lo);
         hi_hi = vorrq_u8(hi_hi, f_hi);
       }
+      int8x16_t w[4];  // low nibbles rows 0-3, high rows 0-3, low rows 4-7, high rows 4-7
+      const uint8x16_t codes[4] = {lo_lo, hi_lo, lo_hi, hi_hi};
+      for (int k = 0; k < 4; ++k)
+        w[k] = kCodebook ? vqtbl1q_s8(table, codes[k]) : vreinterpretq_s8_u8(codes[k]);
       for (int c = 0; c < NC; ++c) {
-        s_lo[c] = vdotq_laneq_s32(s_lo[c], vreinterpretq_s8_u8(lo_lo), qa[c][0], J);
-        s_lo[c] = vdotq_laneq_s32(s_lo[c], vreinterpretq_s8_u8(hi_lo), qa[c][1], J);
-        s_hi[c] = vdotq_laneq_s32(s_hi[c], vreinterpretq_s8_u8(lo_hi), qa[c][0], J);
-        s_hi[c] = vdotq_laneq_s32(s_hi[c], vreinterpretq_s8_u8(hi_hi), qa[c][1], J);
+        s_lo[c] = vdotq_laneq_s32(s_lo[c], w[0], qa[c][0], J);
+        s_lo[c] = vdotq_laneq_s32(s_lo[c], w[1], qa[c][1], J);
+        s_hi[c] = vdotq_laneq_s32(s_hi[c], w[2], qa[c][0], J);
+        s_hi[c] = vdotq_laneq_s32(s_hi[c], w[3], qa[c][1], J);
       }
     });
     float32x4_t dw_lo, dw_hi;
-    RowScales(blk, &dw_lo, &dw_hi);
+    if constexpr (kKind == Nibbles::kMXFP4) {
+      E8M0HalfScales(blk, &dw_lo, &dw_hi);
+    } else {
+      RowScales(blk, &dw_lo, &dw_hi);
+    }
     for (int c = 0; c < NC; ++c) {
       const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c, b);
       const int32x4_t offset = vdupq_n_s32(kOffset * in.sum);
       acc_lo[c] = AccumulateBlock(acc_lo[c], dw_lo, in.d, vsubq_s32(s_lo[c], offset));
       acc_hi[c] = AccumulateBlock(acc_hi[c], dw_hi, in.d, vsubq_s32(s_hi[c], offset));
+      if constexpr (kMin) {
+        float32x4_t mw_lo, mw_hi;
+        RowScales(blk + 16, &mw_lo, &mw_hi);
+        const float32x4_t asum = vdupq_n_f32(static_cast<float>(in.sum));
+        acc_lo[c] = vfmaq_f32(acc_lo[c], vmulq_n_f32(mw_lo, in.d), asum);
+        acc_hi[c] = vfmaq_f32(acc_hi[c], vmulq_n_f32(mw_hi, in.d), asum);
+      }
     }
   }
   for (int c = 0; c < NC; ++c) {
@@ -345,18 +387,25 @@ void TwoTiles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
      ldo);
 }
 
+template <Nibbles kKind>
+void SetNibbles(KernelTable* t, DType type) {
+  t->gemm_packed[static_cast<int>(type)] =
+      GemmPacked<TileNibbles<1, kKind>, TileNibbles<2, kKind>, TileNibbles<3, kKind>,
+                 TileNibbles<4, kKind>, 32, NibbleGroupBlock(kKind)>;
+}
+
 }  // namespace
 
 void FillDotprodKernels(KernelTable* t) {
   t->isa = Isa::kDotprod;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
       GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
-  t->gemm_packed[static_cast<int>(DType::kQ4_0)] =
-      GemmPacked<TileQ4Q5_0<1, false>, TileQ4Q5_0<2, false>, TileQ4Q5_0<3, false>,
-                 TileQ4Q5_0<4, false>, 32, kQ4GroupBlock>;
-  t->gemm_packed[static_cast<int>(DType::kQ5_0)] =
-      GemmPacked<TileQ4Q5_0<1, true>, TileQ4Q5_0<2, true>, TileQ4Q5_0<3, true>, TileQ4Q5_0<4, true>,
-                 32, kQ5GroupBlock>;
+  SetNibbles<Nibbles::kQ4_0>(t, DType::kQ4_0);
+  SetNibbles<Nibbles::kQ5_0>(t, DType::kQ5_0);
+  SetNibbles<Nibbles::kQ4_1>(t, DType::kQ4_1);
+  SetNibbles<Nibbles::kQ5_1>(t, DType::kQ5_1);
+  SetNibbles<Nibbles::kIQ4_NL>(t, DType::kIQ4_NL);
+  SetNibbles<Nibbles::kMXFP4>(t, DType::kMXFP4);
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4Q5_K<1, false>, TileQ4Q5_K<2, false>, TileQ4Q5_K<3, false>,
                  TileQ4Q5_K<4, false>, 256, kQ4KGroupBlock>;

@@ -19,10 +19,13 @@
 namespace pocket::kernels {
 namespace {
 
-constexpr int kQ8GroupBlock = 272;    // 8 f16 scales + 8 rows x 32 quants
-constexpr int kQ4KGroupBlock = 1184;  // d, dmin, scales, mins, 8 rows x 128 quant bytes
-constexpr int kQ5KGroupBlock = 1440;  // the Q4_K group-block + 32 x 8 fifth-bit bytes
-constexpr int kQ6KGroupBlock = 1680;  // d, int8 scales, 16 code triples of 3 x 32 bytes
+constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
+constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
+constexpr int kQ2KGroupBlock = 672;     // d, dmin, scale/min bytes, 8 rows x 64 quant bytes
+constexpr int kQ3KGroupBlock = 912;     // d, int8 scales, 8 rows x 64 quant + 32 hmask bytes
+constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
+constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
+constexpr int kQ6KGroupBlock = 1680;    // d, int8 scales, 16 code triples of 3 x 32 bytes
 
 // Calls f.template operator()<J>() for J = 0 .. N-1: SDOT's lane index must be a constant.
 template <int N, typename F>
@@ -224,6 +227,168 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
   }
 }
 
+// IQ4_XS: per 32-element sub-block s, four quant vectors (4s + j: elements 32s + 4j..+3 in
+// the low nibbles, 32s + 16 + 4j..+3 in the high ones) through the IQ4_NL codebook; each
+// sub-block's int32 sums are scaled by the rows' signed scales (ls - 32).
+template <int NC>
+void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  const int8x16_t table = vld1q_s8(quant::kIQ4NLValues);
+  float32x4_t acc_lo[NC], acc_hi[NC];
+  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kIQ4XSGroupBlock;
+    int32x4_t sumi_lo[NC], sumi_hi[NC];
+    for (int c = 0; c < NC; ++c) sumi_lo[c] = sumi_hi[c] = vdupq_n_s32(0);
+    for (int sb = 0; sb < 8; ++sb) {
+      int8x16_t qa[NC][2];
+      int32x4_t s_lo[NC], s_hi[NC];
+      for (int c = 0; c < NC; ++c) {
+        const int8_t* q = SuperQuantsOf(a, a_stride, c, b) + 32 * sb;
+        qa[c][0] = vld1q_s8(q);
+        qa[c][1] = vld1q_s8(q + 16);
+        s_lo[c] = s_hi[c] = vdupq_n_s32(0);
+      }
+      Unroll<4>([&]<int J>() {
+        const uint8_t* v = blk + 80 + 32 * (4 * sb + J);
+        const uint8x16_t raw_lo = vld1q_u8(v), raw_hi = vld1q_u8(v + 16);
+        const int8x16_t lo_lo = vqtbl1q_s8(table, vandq_u8(raw_lo, m4));
+        const int8x16_t hi_lo = vqtbl1q_s8(table, vshrq_n_u8(raw_lo, 4));
+        const int8x16_t lo_hi = vqtbl1q_s8(table, vandq_u8(raw_hi, m4));
+        const int8x16_t hi_hi = vqtbl1q_s8(table, vshrq_n_u8(raw_hi, 4));
+        for (int c = 0; c < NC; ++c) {
+          s_lo[c] = vdotq_laneq_s32(s_lo[c], lo_lo, qa[c][0], J);
+          s_lo[c] = vdotq_laneq_s32(s_lo[c], hi_lo, qa[c][1], J);
+          s_hi[c] = vdotq_laneq_s32(s_hi[c], lo_hi, qa[c][0], J);
+          s_hi[c] = vdotq_laneq_s32(s_hi[c], hi_hi, qa[c][1], J);
+        }
+      });
+      int32x4_t sc_lo, sc_hi;
+      RowBytesS8(blk + 16 + 8 * sb, &sc_lo, &sc_hi);
+      for (int c = 0; c < NC; ++c) {
+        sumi_lo[c] = vmlaq_s32(sumi_lo[c], s_lo[c], sc_lo);
+        sumi_hi[c] = vmlaq_s32(sumi_hi[c], s_hi[c], sc_hi);
+      }
+    }
+    float32x4_t d_lo, d_hi;
+    RowScales(blk, &d_lo, &d_hi);
+    for (int c = 0; c < NC; ++c) {
+      const float da = InfoOf<ActSuperBlockInfo>(info, info_stride, c, b).d;
+      acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, da, sumi_lo[c]);
+      acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, da, sumi_hi[c]);
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    vst1q_f32(out + c * ldo, acc_lo[c]);
+    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
+  }
+}
+
+// Q2_K / Q3_K: quant vector 8i + jj holds, per row, bytes 32i + 4jj..+3 of the 2-bit codes,
+// whose bits 2s, 2s + 1 are elements 128i + 32s + 4jj..+3 (s < 4): 16-element sub-block
+// 8i + 2s + jj / 4, one 16-byte activation vector. Q3_K ORs in the third bit from hmask
+// vector jj (bit 4i + s), making the code plus 4. Each pass over four vectors (jj / 4 fixed)
+// completes four sub-blocks, scaled as they complete: Q2_K by the low nibble of its
+// scale/min byte (the minimums, the high nibble, meet the activation's 16-element sums in an
+// f32 FMA chain), Q3_K by its signed scale (the -4 offset through Σ scale · asum, integers).
+template <int NC, bool kQ3>
+void TileLowBitK(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                 const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kGroupBlock = kQ3 ? kQ3KGroupBlock : kQ2KGroupBlock;
+  constexpr int kQuants = kQ3 ? 144 : 160;
+  const uint8x16_t m2 = vdupq_n_u8(3), b4 = vdupq_n_u8(4);
+  float32x4_t acc_lo[NC], acc_hi[NC];
+  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = wg + b * kGroupBlock;
+    int32x4_t sumi_lo[NC], sumi_hi[NC];
+    for (int c = 0; c < NC; ++c) sumi_lo[c] = sumi_hi[c] = vdupq_n_s32(0);
+    for (int i = 0; i < 2; ++i) {
+      for (int g4 = 0; g4 < 2; ++g4) {
+        int32x4_t s_lo[NC][4], s_hi[NC][4];
+        for (int c = 0; c < NC; ++c)
+          for (int s = 0; s < 4; ++s) s_lo[c][s] = s_hi[c][s] = vdupq_n_s32(0);
+        Unroll<4>([&]<int L>() {
+          const int jj = 4 * g4 + L;
+          for (int part = 0; part < 2; ++part) {  // rows 0-3, rows 4-7
+            const uint8x16_t v = vld1q_u8(blk + kQuants + 32 * (8 * i + jj) + 16 * part);
+            uint8x16_t h = vdupq_n_u8(0);
+            if constexpr (kQ3) h = vld1q_u8(blk + 656 + 32 * jj + 16 * part);
+            for (int c = 0; c < NC; ++c) {
+              const int8_t* qa = SuperQuantsOf(a, a_stride, c, b) + 128 * i + 16 * g4;
+              for (int s = 0; s < 4; ++s) {
+                uint8x16_t code =
+                    vandq_u8(vshlq_u8(v, vdupq_n_s8(static_cast<int8_t>(-2 * s))), m2);
+                if constexpr (kQ3) {
+                  const int t = 4 * i + s;  // hmask bit, moved to bit 2
+                  const uint8x16_t hb = vshlq_u8(h, vdupq_n_s8(static_cast<int8_t>(2 - t)));
+                  code = vorrq_u8(code, vandq_u8(hb, b4));
+                }
+                const int8x16_t av = vld1q_s8(qa + 32 * s);
+                int32x4_t& acc = part == 0 ? s_lo[c][s] : s_hi[c][s];
+                acc = vdotq_laneq_s32(acc, vreinterpretq_s8_u8(code), av, L);
+              }
+            }
+          }
+        });
+        for (int s = 0; s < 4; ++s) {
+          const int g = 8 * i + 2 * s + g4;
+          int32x4_t sc_lo, sc_hi;
+          if constexpr (kQ3) {
+            RowBytesS8(blk + 16 + 8 * g, &sc_lo, &sc_hi);
+          } else {
+            RowBytesU8(blk + 32 + 8 * g, &sc_lo, &sc_hi);
+            sc_lo = vandq_s32(sc_lo, vdupq_n_s32(15));
+            sc_hi = vandq_s32(sc_hi, vdupq_n_s32(15));
+          }
+          for (int c = 0; c < NC; ++c) {
+            sumi_lo[c] = vmlaq_s32(sumi_lo[c], s_lo[c][s], sc_lo);
+            sumi_hi[c] = vmlaq_s32(sumi_hi[c], s_hi[c][s], sc_hi);
+          }
+        }
+      }
+    }
+    float32x4_t d_lo, d_hi;
+    RowScales(blk, &d_lo, &d_hi);
+    for (int c = 0; c < NC; ++c) {
+      const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c, b);
+      if constexpr (kQ3) {
+        int32x4_t corr_lo = vdupq_n_s32(0), corr_hi = vdupq_n_s32(0);
+        for (int g = 0; g < 16; ++g) {
+          int32x4_t sc_lo, sc_hi;
+          RowBytesS8(blk + 16 + 8 * g, &sc_lo, &sc_hi);
+          const int32_t asum = static_cast<int32_t>(in.sums16[g]);
+          corr_lo = vmlaq_n_s32(corr_lo, sc_lo, asum);
+          corr_hi = vmlaq_n_s32(corr_hi, sc_hi, asum);
+        }
+        acc_lo[c] =
+            AccumulateBlock(acc_lo[c], d_lo, in.d, vsubq_s32(sumi_lo[c], vshlq_n_s32(corr_lo, 2)));
+        acc_hi[c] =
+            AccumulateBlock(acc_hi[c], d_hi, in.d, vsubq_s32(sumi_hi[c], vshlq_n_s32(corr_hi, 2)));
+      } else {
+        float32x4_t mins_lo = vdupq_n_f32(0.0f), mins_hi = vdupq_n_f32(0.0f);
+        for (int g = 0; g < 16; ++g) {
+          int32x4_t m_lo, m_hi;
+          RowBytesU8(blk + 32 + 8 * g, &m_lo, &m_hi);
+          mins_lo = vfmaq_n_f32(mins_lo, vcvtq_f32_s32(vshrq_n_s32(m_lo, 4)), in.sums16[g]);
+          mins_hi = vfmaq_n_f32(mins_hi, vcvtq_f32_s32(vshrq_n_s32(m_hi, 4)), in.sums16[g]);
+        }
+        float32x4_t dmin_lo, dmin_hi;
+        RowScales(blk + 16, &dmin_lo, &dmin_hi);
+        acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, in.d, sumi_lo[c]);
+        acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, in.d, sumi_hi[c]);
+        acc_lo[c] = vfmaq_f32(acc_lo[c], vnegq_f32(vmulq_n_f32(dmin_lo, in.d)), mins_lo);
+        acc_hi[c] = vfmaq_f32(acc_hi[c], vnegq_f32(vmulq_n_f32(dmin_hi, in.d)), mins_hi);
+      }
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    vst1q_f32(out + c * ldo, acc_lo[c]);
+    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
+  }
+}
+
 // Q4_K / Q5_K: 32 quant vectors per super-block, vector 8p + j holding, per row, elements
 // 64p + 4j..+3 (low nibbles, sub-block 2p) and 64p + 32 + 4j..+3 (high, sub-block 2p + 1);
 // Q5_K ORs in each code's fifth bit.
@@ -406,6 +571,16 @@ void FillDotprodKernels(KernelTable* t) {
   SetNibbles<Nibbles::kQ5_1>(t, DType::kQ5_1);
   SetNibbles<Nibbles::kIQ4_NL>(t, DType::kIQ4_NL);
   SetNibbles<Nibbles::kMXFP4>(t, DType::kMXFP4);
+  t->gemm_packed[static_cast<int>(DType::kIQ4_XS)] =
+      GemmPacked<TileIQ4_XS<1>, TileIQ4_XS<2>, TileIQ4_XS<3>, TileIQ4_XS<4>, 256, kIQ4XSGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ2_K)] =
+      GemmPacked<TileLowBitK<1, false>, TileLowBitK<2, false>,
+                 TwoTiles<TileLowBitK<2, false>, 2, TileLowBitK<1, false>>,
+                 TwoTiles<TileLowBitK<2, false>, 2, TileLowBitK<2, false>>, 256, kQ2KGroupBlock>;
+  t->gemm_packed[static_cast<int>(DType::kQ3_K)] =
+      GemmPacked<TileLowBitK<1, true>, TileLowBitK<2, true>,
+                 TwoTiles<TileLowBitK<2, true>, 2, TileLowBitK<1, true>>,
+                 TwoTiles<TileLowBitK<2, true>, 2, TileLowBitK<2, true>>, 256, kQ3KGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ4_K)] =
       GemmPacked<TileQ4Q5_K<1, false>, TileQ4Q5_K<2, false>, TileQ4Q5_K<3, false>,
                  TileQ4Q5_K<4, false>, 256, kQ4KGroupBlock>;

@@ -125,6 +125,39 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   }
 }
 
+// Row-major dot products (matrices the packer leaves in the file's layout: row counts that
+// are not a multiple of 8, or past the packing budget): one block's exact integer sum by
+// two SDOTs, then one FMA per block. Values as the scalar reference's up to f32 order.
+inline float F16Value(uint16_t h) {
+  return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
+}
+
+template <bool kQ4>
+float VecDotLegacy(int64_t n, const void* w, const void* a) {
+  const auto* ab = static_cast<const quant::BlockQ8_0*>(a);
+  float32x4_t acc = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    int8x16_t lo, hi;
+    uint16_t d;
+    if constexpr (kQ4) {
+      const auto& x = static_cast<const quant::BlockQ4_0*>(w)[b];
+      const uint8x16_t raw = vld1q_u8(x.qs);
+      lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(raw, vdupq_n_u8(0x0F))), vdupq_n_s8(8));
+      hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(raw, 4)), vdupq_n_s8(8));
+      d = x.d;
+    } else {
+      const auto& x = static_cast<const quant::BlockQ8_0*>(w)[b];
+      lo = vld1q_s8(x.qs);
+      hi = vld1q_s8(x.qs + 16);
+      d = x.d;
+    }
+    const int32x4_t sum =
+        vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(ab[b].qs)), hi, vld1q_s8(ab[b].qs + 16));
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(sum), F16Value(d) * F16Value(ab[b].d));
+  }
+  return vaddvq_f32(acc);
+}
+
 // The 32-element nibble formats. Q4_0 / Q5_0 use their codes (value + 8 / + 16) as they are
 // and subtract 8 · Σa (16 · Σa) from each integer block sum; Q4_1 / Q5_1 add their minimum
 // times Σa in a second FMA; IQ4_NL / MXFP4 map the nibbles through their 16-value codebook
@@ -563,6 +596,8 @@ void SetNibbles(KernelTable* t, DType type) {
 
 void FillDotprodKernels(KernelTable* t) {
   t->isa = Isa::kDotprod;
+  t->vec_dot[static_cast<int>(DType::kQ4_0)] = VecDotLegacy<true>;
+  t->vec_dot[static_cast<int>(DType::kQ8_0)] = VecDotLegacy<false>;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
       GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
   SetNibbles<Nibbles::kQ4_0>(t, DType::kQ4_0);

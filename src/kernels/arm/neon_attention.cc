@@ -1,4 +1,4 @@
-// NEON attention and f32 vector kernels (baseline ARMv8-A). kv_scores follows the canonical
+// NEON attention kernels and axpy (baseline ARMv8-A). kv_scores follows the canonical
 // score arithmetic of kernels.h: the 8-lane FMA chain is two 4-lane chains (lanes 0-3 and
 // 4-7), reduced as ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), so every table gives the
 // same scores. kv_axpy is one FMA per element, and kv_weighted_sum applies the same FMAs in key
@@ -8,48 +8,22 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/arm/neon_util.h"
 #include "kernels/table_fill.h"
-#include "tensor/fp16.h"
 
 namespace pocket::kernels {
 namespace {
-
-// Four KV elements from a row of kType (0 f32, 1 f16, 2 bf16) as f32, and one element.
-template <int kType>
-inline float32x4_t LoadKv4(const uint8_t* row, int64_t i) {
-  if constexpr (kType == 0) return vld1q_f32(reinterpret_cast<const float*>(row) + i);
-  const uint16x4_t h = vld1_u16(reinterpret_cast<const uint16_t*>(row) + i);
-  if constexpr (kType == 1) return vcvt_f32_f16(vreinterpret_f16_u16(h));
-  return vreinterpretq_f32_u32(vshll_n_u16(h, 16));
-}
-template <int kType>
-inline float LoadKv1(const uint8_t* row, int64_t i) {
-  if constexpr (kType == 0) return reinterpret_cast<const float*>(row)[i];
-  const uint16_t h = reinterpret_cast<const uint16_t*>(row)[i];
-  return kType == 1 ? F16ToF32(h) : BF16ToF32(h);
-}
 
 template <int kType>
 void KvAxpy(int64_t n, float a, const void* v, float* y) {
   const auto* row = static_cast<const uint8_t*>(v);
   int64_t i = 0;
   for (; i + 4 <= n; i += 4)
-    vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), LoadKv4<kType>(row, i), a));
-  for (; i < n; ++i) y[i] = std::fma(a, LoadKv1<kType>(row, i), y[i]);
+    vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), Load4<kType>(row, i), a));
+  for (; i < n; ++i) y[i] = std::fma(a, Load1<kType>(row, i), y[i]);
 }
 
 void AxpyF32(int64_t n, float a, const float* x, float* y) { KvAxpy<0>(n, a, x, y); }
-
-float DotF32(int64_t n, const float* a, const float* b) {
-  float32x4_t s[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 4; ++k)
-      s[k] = vfmaq_f32(s[k], vld1q_f32(a + i + 4 * k), vld1q_f32(b + i + 4 * k));
-  float sum = vaddvq_f32(vaddq_f32(vaddq_f32(s[0], s[1]), vaddq_f32(s[2], s[3])));
-  for (; i < n; ++i) sum = std::fma(a[i], b[i], sum);
-  return sum;
-}
 
 // One canonical score: q · key over d elements.
 template <int kType>
@@ -57,13 +31,13 @@ inline float Score(const float* q, const uint8_t* key, int d) {
   const int d8 = d - d % 8;
   float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);
   for (int i = 0; i < d8; i += 8) {
-    lo = vfmaq_f32(lo, vld1q_f32(q + i), LoadKv4<kType>(key, i));
-    hi = vfmaq_f32(hi, vld1q_f32(q + i + 4), LoadKv4<kType>(key, i + 4));
+    lo = vfmaq_f32(lo, vld1q_f32(q + i), Load4<kType>(key, i));
+    hi = vfmaq_f32(hi, vld1q_f32(q + i + 4), Load4<kType>(key, i + 4));
   }
   const float32x4_t pairs = vaddq_f32(lo, hi);  // l0 + l4, l1 + l5, l2 + l6, l3 + l7
   float sum = (vgetq_lane_f32(pairs, 0) + vgetq_lane_f32(pairs, 1)) +
               (vgetq_lane_f32(pairs, 2) + vgetq_lane_f32(pairs, 3));
-  for (int i = d8; i < d; ++i) sum = std::fma(q[i], LoadKv1<kType>(key, i), sum);
+  for (int i = d8; i < d; ++i) sum = std::fma(q[i], Load1<kType>(key, i), sum);
   return sum;
 }
 
@@ -93,21 +67,20 @@ void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stri
       for (int64_t j = 0; j < n_keys; ++j) {
         const uint8_t* row = rows + static_cast<uint64_t>(j) * v_stride;
         for (int k = 0; k < 4; ++k)
-          acc[k] = vfmaq_n_f32(acc[k], LoadKv4<kType>(row, i + 4 * k), ph[j]);
+          acc[k] = vfmaq_n_f32(acc[k], Load4<kType>(row, i + 4 * k), ph[j]);
       }
       for (int k = 0; k < 4; ++k) vst1q_f32(oh + i + 4 * k, acc[k]);
     }
     for (; i + 4 <= d; i += 4) {
       float32x4_t acc = vld1q_f32(oh + i);
       for (int64_t j = 0; j < n_keys; ++j)
-        acc =
-            vfmaq_n_f32(acc, LoadKv4<kType>(rows + static_cast<uint64_t>(j) * v_stride, i), ph[j]);
+        acc = vfmaq_n_f32(acc, Load4<kType>(rows + static_cast<uint64_t>(j) * v_stride, i), ph[j]);
       vst1q_f32(oh + i, acc);
     }
     for (; i < d; ++i) {
       float acc = oh[i];
       for (int64_t j = 0; j < n_keys; ++j)
-        acc = std::fma(ph[j], LoadKv1<kType>(rows + static_cast<uint64_t>(j) * v_stride, i), acc);
+        acc = std::fma(ph[j], Load1<kType>(rows + static_cast<uint64_t>(j) * v_stride, i), acc);
       oh[i] = acc;
     }
   }
@@ -116,7 +89,6 @@ void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stri
 }  // namespace
 
 void FillNeonAttentionKernels(KernelTable* t) {
-  t->dot_f32 = DotF32;
   t->axpy_f32 = AxpyF32;
   t->kv_axpy[0] = KvAxpy<0>;
   t->kv_axpy[1] = KvAxpy<1>;

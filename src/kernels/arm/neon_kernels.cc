@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/arm/neon_util.h"
 #include "kernels/table_fill.h"
 #include "quant/blocks.h"
 #include "tensor/fp16.h"
@@ -77,19 +78,6 @@ void QuantizeQ8_KNeon(const float* x, void* dst, int64_t n) {
 // Dot products of f32 / f16 / bf16 rows (the activation in the weight's type): sixteen
 // elements per step in four FMA chains. Matrices of these types (E2B's per-layer projection
 // is F16) run these per (row, token).
-template <int kType>  // 0 f32, 1 f16, 2 bf16
-inline float32x4_t Load4(const void* p, int64_t i) {
-  if constexpr (kType == 0) return vld1q_f32(static_cast<const float*>(p) + i);
-  const uint16x4_t h = vld1_u16(static_cast<const uint16_t*>(p) + i);
-  if constexpr (kType == 1) return vcvt_f32_f16(vreinterpret_f16_u16(h));
-  return vreinterpretq_f32_u32(vshll_n_u16(h, 16));
-}
-template <int kType>
-inline float Load1(const void* p, int64_t i) {
-  if constexpr (kType == 0) return static_cast<const float*>(p)[i];
-  const uint16_t h = static_cast<const uint16_t*>(p)[i];
-  return kType == 1 ? F16ToF32(h) : BF16ToF32(h);
-}
 template <int kType>
 float VecDot(int64_t n, const void* w, const void* a) {
   float32x4_t s[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
@@ -101,6 +89,8 @@ float VecDot(int64_t n, const void* w, const void* a) {
   for (; i < n; ++i) sum = std::fma(Load1<kType>(w, i), Load1<kType>(a, i), sum);
   return sum;
 }
+
+float DotF32(int64_t n, const float* a, const float* b) { return VecDot<0>(n, a, b); }
 
 void ScaleF32(int64_t n, float a, float* y) {
   int64_t i = 0;
@@ -121,6 +111,7 @@ void FillNeonKernels(KernelTable* t) {
   t->vec_dot[static_cast<int>(DType::kF32)] = VecDot<0>;
   t->vec_dot[static_cast<int>(DType::kF16)] = VecDot<1>;
   t->vec_dot[static_cast<int>(DType::kBF16)] = VecDot<2>;
+  t->dot_f32 = DotF32;
   t->quantize_act[static_cast<int>(DType::kQ8_0)] = QuantizeQ8_0Neon;
   t->quantize_act[static_cast<int>(DType::kQ8_K)] = QuantizeQ8_KNeon;
   t->scale_f32 = ScaleF32;

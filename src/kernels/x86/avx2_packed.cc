@@ -24,20 +24,37 @@ inline __m256i PairScale(const uint8_t* p) {
   return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
 }
 
+// MXFP4's codebook (kMXFP4Values) plus 12: unsigned bytes 0..24, so its products need no sign
+// trick and their int16 sums last two chunks (4 x 2 x 24 x 127 < 2^15), like Q5_0's.
+struct Codebook16 {
+  alignas(16) int8_t v[16];
+};
+constexpr Codebook16 MXFP4Plus12() {
+  Codebook16 c{};
+  for (int i = 0; i < 16; ++i) c.v[i] = static_cast<int8_t>(quant::kMXFP4Values[i] + 12);
+  return c;
+}
+constexpr Codebook16 kMXFP4Plus12 = MXFP4Plus12();
+static_assert(kMXFP4Plus12.v[7] == 24 && kMXFP4Plus12.v[15] == 0, "MXFP4 codes span 0..24");
+
 // Eight weight rows (one packed group) x NC activation rows, for the nibble formats: Q4_0,
-// and Q5_0 / Q4_1 / Q5_1 with the fifth bits OR-ed in (FifthBits) and/or a minimum. Sums of
-// 4-bit codes stay in int16 for the whole block (8 maddubs x 2 x 15 x 127 < 2^15), of 5-bit
-// codes for two chunks (4 x 2 x 31 x 127). Q4_0 / Q5_0 subtract their offset (8 / 16) · Σa
-// from the integer sum; Q4_1 / Q5_1 add their minimum times Σa in a second FMA.
-template <int NC, bool kFifth, bool kMin>
+// and Q5_0 / Q4_1 / Q5_1 with the fifth bits OR-ed in (FifthBits) and/or a minimum, and MXFP4
+// with its nibbles mapped through kMXFP4Plus12. Sums of 4-bit codes stay in int16 for the
+// whole block (8 maddubs x 2 x 15 x 127 < 2^15), of 5-bit codes and MXFP4's for two chunks.
+// Q4_0 / Q5_0 / MXFP4 subtract their offset (8 / 16 / 12) · Σa from the integer sum; Q4_1 /
+// Q5_1 add their minimum times Σa in a second FMA. MXFP4's scales are E8M0 bytes (e[8]:
+// 136-byte group-blocks).
+template <int NC, bool kFifth, bool kMin, bool kMXFP4 = false>
 void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
                  const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  constexpr int kHeader = kMin ? 32 : 16;
+  constexpr int kHeader = kMXFP4 ? 8 : kMin ? 32 : 16;
   constexpr int kGroupBlock = kHeader + 128 + (kFifth ? 32 : 0);
-  constexpr int kWidenEvery = kFifth ? 2 : 4;
-  constexpr int kOffset = kFifth ? 16 : 8;  // codes are value + kOffset when there is no min
+  constexpr int kWidenEvery = kFifth || kMXFP4 ? 2 : 4;
+  // Codes are value + kOffset when there is no minimum.
+  constexpr int kOffset = kMXFP4 ? 12 : kFifth ? 16 : 8;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i table = Table16(kMXFP4Plus12.v);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -59,6 +76,10 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
         lo = _mm256_or_si256(lo, h_lo);
         hi = _mm256_or_si256(hi, h_hi);
       }
+      if constexpr (kMXFP4) {
+        lo = _mm256_shuffle_epi8(table, lo);
+        hi = _mm256_shuffle_epi8(table, hi);
+      }
       for (int c = 0; c < NC; ++c) {
         const __m256i p =
             _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast4(qa[c] + 4 * j)),
@@ -71,7 +92,9 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
         }
       }
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const __m256 dw = kMXFP4
+                          ? E8M0HalfScales(blk)
+                          : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c) {
       const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c)[b];
       if constexpr (kMin) {
@@ -89,16 +112,16 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
   for (int c = 0; c < NC; ++c) _mm256_storeu_ps(out + c * ldo, acc[c]);
 }
 
-// IQ4_NL / MXFP4: the Q4_0 nibbles mapped through the codebook to signed bytes, then the
-// Q8_0 sign trick. A pair of products reaches 2 x 127 x 127, so each maddubs is widened on its
-// own. IQ4_NL's scales are f16 (d[8]: 144-byte group-blocks), MXFP4's E8M0 bytes (e[8]: 136).
-template <int NC, bool kMXFP4>
-void TileCodebook(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
-                  const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  constexpr int kHeader = kMXFP4 ? 8 : 16;
+// IQ4_NL: the Q4_0 nibbles mapped through the codebook to signed bytes, then the Q8_0 sign
+// trick (its values reach -127, too far for an unsigned offset). A pair of products reaches
+// 2 x 127 x 127, so each maddubs is widened on its own. 144-byte group-blocks (d[8] f16).
+template <int NC>
+void TileIQ4_NL(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
+                const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
+  constexpr int kHeader = 16;
   constexpr int kGroupBlock = kHeader + 128;
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i table = Table16(kMXFP4 ? quant::kMXFP4Values : quant::kIQ4NLValues);
+  const __m256i table = Table16(quant::kIQ4NLValues);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NC];
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
@@ -127,9 +150,7 @@ void TileCodebook(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_st
         KeepInRegister(s32[c]);
       }
     }
-    const __m256 dw = kMXFP4
-                          ? E8M0HalfScales(blk)
-                          : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
     for (int c = 0; c < NC; ++c)
       acc[c] = AccumulateBlock(acc[c], dw, InfoOf<ActBlockInfo>(info, info_stride, c)[b].d, s32[c]);
   }
@@ -462,11 +483,10 @@ void FillAvx2PackedKernels(KernelTable* t) {
       GemmPacked<TileNibbles<1, true, true>, TileNibbles<2, true, true>, TileNibbles<3, true, true>,
                  TileNibbles<4, true, true>, 32, 192>;
   t->gemm_packed[static_cast<int>(DType::kIQ4_NL)] =
-      GemmPacked<TileCodebook<1, false>, TileCodebook<2, false>, TileCodebook<3, false>,
-                 TileCodebook<4, false>, 32, 144>;
+      GemmPacked<TileIQ4_NL<1>, TileIQ4_NL<2>, TileIQ4_NL<3>, TileIQ4_NL<4>, 32, 144>;
   t->gemm_packed[static_cast<int>(DType::kMXFP4)] =
-      GemmPacked<TileCodebook<1, true>, TileCodebook<2, true>, TileCodebook<3, true>,
-                 TileCodebook<4, true>, 32, 136>;
+      GemmPacked<TileNibbles<1, false, false, true>, TileNibbles<2, false, false, true>,
+                 TileNibbles<3, false, false, true>, TileNibbles<4, false, false, true>, 32, 136>;
   t->gemm_packed[static_cast<int>(DType::kIQ4_XS)] =
       GemmPacked<TileIQ4_XS<1>, TileIQ4_XS<2>, TileIQ4_XS<3>, TileIQ4_XS<4>, 256, kIQ4XSGroupBlock>;
   t->gemm_packed[static_cast<int>(DType::kQ2_K)] =

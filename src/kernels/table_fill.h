@@ -22,6 +22,7 @@ void FillAvx512AttentionKernels(KernelTable* t);  // x86/avx512_attention.cc, sa
 void FillNeonKernels(KernelTable* t);           // arm/neon_kernels.cc, baseline ARMv8-A
 void FillNeonAttentionKernels(KernelTable* t);  // arm/neon_attention.cc, called by the above
 void FillNeonMathKernels(KernelTable* t);       // arm/neon_math.cc, called by the above
+void FillNeonPackedKernels(KernelTable* t);     // arm/neon_packed.cc, called by the above
 void FillDotprodKernels(KernelTable* t);        // arm/dotprod_packed.cc, -march=armv8.2-a+dotprod
 #endif
 

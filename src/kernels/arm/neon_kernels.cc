@@ -1,10 +1,10 @@
 // The NEON table (every 64-bit ARM CPU: ASIMD is part of ARMv8-A): the activation encoders
 // and the element-wise f32 kernels, bit-identical with the scalar ones; f32 / f16 / bf16 dot
 // products; attention and the other f32 vector kernels in neon_attention.cc, RMSNorm, exp
-// and what uses it in neon_math.cc. The int8 matrix
-// products need the dot-product extension (dotprod_packed.cc, the `dotprod` table); without
-// it they stay scalar. Compiled with the baseline flags, so nothing here needs internal
-// linkage for safety, but it has it anyway, as every ISA file does.
+// and what uses it in neon_math.cc; the int8 packed tiles with an emulated dot product in
+// neon_packed.cc (the `dotprod` table has the same tiles on SDOT). Compiled with the baseline
+// flags, so nothing here needs internal linkage for safety, but it has it anyway, as every
+// ISA file does.
 #include <arm_neon.h>
 
 #include <cmath>
@@ -118,6 +118,7 @@ void FillNeonKernels(KernelTable* t) {
   t->add_f32 = AddF32;
   FillNeonAttentionKernels(t);
   FillNeonMathKernels(t);
+  FillNeonPackedKernels(t);
 }
 
 }  // namespace pocket::kernels

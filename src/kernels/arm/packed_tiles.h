@@ -189,6 +189,70 @@ float VecDotLegacy(int64_t n, const void* w, const void* a) {
   return vaddvq_f32(acc);
 }
 
+// Σ_i q[i] · a[i] over 16 bytes (q codes below 128 taken as signed bytes).
+inline int32_t Dot16(uint8x16_t q, const int8_t* a) {
+  return vaddvq_s32(Dot(vdupq_n_s32(0), vreinterpretq_s8_u8(q), vld1q_s8(a)));
+}
+
+// Q4_K row-major: w = d · sc[g] · q - dmin · m[g], q in [0, 15], eight groups of 32 with
+// 6-bit scales and minimums; Σ w·a = d_a · (d · Σ_g sc[g] · Σ q·a - dmin · Σ_g m[g] · Σ a_g).
+float VecDotQ4K(int64_t n, const void* w, const void* act) {
+  const auto* x = static_cast<const quant::BlockQ4_K*>(w);
+  const auto* y = static_cast<const quant::BlockQ8_K*>(act);
+  const uint8x16_t m4 = vdupq_n_u8(0x0F);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    uint8_t sc[8], mn[8];
+    for (int g = 0; g < 8; ++g) quant::ScaleMinK4(g, x[b].scales, &sc[g], &mn[g]);
+    const int8_t* a = y[b].qs;
+    int32_t isum = 0, mins = 0;
+    for (int j = 0; j < 4; ++j) {
+      const uint8x16_t q0 = vld1q_u8(x[b].qs + 32 * j), q1 = vld1q_u8(x[b].qs + 32 * j + 16);
+      const int32_t lo =
+          Dot16(vandq_u8(q0, m4), a + 64 * j) + Dot16(vandq_u8(q1, m4), a + 64 * j + 16);
+      const int32_t hi =
+          Dot16(vshrq_n_u8(q0, 4), a + 64 * j + 32) + Dot16(vshrq_n_u8(q1, 4), a + 64 * j + 48);
+      isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+    }
+    for (int g = 0; g < 8; ++g) mins += mn[g] * (y[b].bsums[2 * g] + y[b].bsums[2 * g + 1]);
+    sum += y[b].d * (F16Value(x[b].d) * static_cast<float>(isum) -
+                     F16Value(x[b].dmin) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
+// Q6_K row-major: w = d · sc[g] · (q - 32), q in [0, 63] from four low and two high bits,
+// sixteen groups of 16; Σ w·a = d · d_a · (Σ_g sc[g] · Σ q·a - 32 · Σ_g sc[g] · Σ a_g).
+float VecDotQ6K(int64_t n, const void* w, const void* act) {
+  const auto* x = static_cast<const quant::BlockQ6_K*>(w);
+  const auto* y = static_cast<const quant::BlockQ8_K*>(act);
+  const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(0x03);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    int32_t isum = 0;
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = x[b].ql + 64 * half;
+      const uint8_t* qh = x[b].qh + 32 * half;
+      const int8_t* sc = x[b].scales + 8 * half;
+      const int8_t* a = y[b].qs + 128 * half;
+      for (int part = 0; part < 2; ++part) {  // bytes [16 part, 16 part + 16) of each run
+        const uint8x16_t l0 = vld1q_u8(ql + 16 * part), l1 = vld1q_u8(ql + 32 + 16 * part);
+        const uint8x16_t h = vld1q_u8(qh + 16 * part);
+        const uint8x16_t q[4] = {
+            vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m2), 4)),
+            vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m2), 4)),
+            vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m2), 4)),
+            vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4))};
+        for (int k = 0; k < 4; ++k) isum += sc[2 * k + part] * Dot16(q[k], a + 32 * k + 16 * part);
+      }
+    }
+    int32_t offset = 0;
+    for (int g = 0; g < 16; ++g) offset += x[b].scales[g] * y[b].bsums[g];
+    sum += F16Value(x[b].d) * y[b].d * static_cast<float>(isum - 32 * offset);
+  }
+  return sum;
+}
+
 // The 32-element nibble formats. Q4_0 / Q5_0 use their codes (value + 8 / + 16) as they are
 // and subtract 8 · Σa (16 · Σa) from each integer block sum; Q4_1 / Q5_1 add their minimum
 // times Σa in a second FMA; IQ4_NL / MXFP4 map the nibbles through their 16-value codebook
@@ -627,6 +691,8 @@ void SetNibbles(KernelTable* t, DType type) {
 void SetArmPackedKernels(KernelTable* t) {
   t->vec_dot[static_cast<int>(DType::kQ4_0)] = VecDotLegacy<true>;
   t->vec_dot[static_cast<int>(DType::kQ8_0)] = VecDotLegacy<false>;
+  t->vec_dot[static_cast<int>(DType::kQ4_K)] = VecDotQ4K;
+  t->vec_dot[static_cast<int>(DType::kQ6_K)] = VecDotQ6K;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
       GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
   SetNibbles<Nibbles::kQ4_0>(t, DType::kQ4_0);

@@ -102,6 +102,50 @@ inline float32x4_t AccumulateBlock(float32x4_t acc, float32x4_t dw, float da, in
   return vfmaq_f32(acc, vmulq_n_f32(dw, da), vcvtq_f32_s32(sum));
 }
 
+// The f32 accumulators of a tile: eight weight rows (rows 0-3 in lo, 4-7 in hi) for each of NC
+// activation rows, stored as out[c * ldo + r].
+template <int NC>
+struct RowSums {
+  float32x4_t lo[NC], hi[NC];
+  RowSums() {
+    for (int c = 0; c < NC; ++c) lo[c] = hi[c] = vdupq_n_f32(0.0f);
+  }
+  void Store(float* out, int64_t ldo) const {
+    for (int c = 0; c < NC; ++c) {
+      vst1q_f32(out + c * ldo, lo[c]);
+      vst1q_f32(out + c * ldo + 4, hi[c]);
+    }
+  }
+};
+
+// Σ_g byte_g · s[g] over n groups of eight row bytes (group g at p + 8g; signed or unsigned,
+// shifted right by kShift), as an f32 FMA chain in g order, rows 0-3 and 4-7: the K-quants'
+// minimum and offset corrections (exact small integers, as in the scalar reference).
+template <bool kSigned, int kShift>
+inline void RowByteChain(const uint8_t* p, int n, const float* s, float32x4_t* lo,
+                         float32x4_t* hi) {
+  *lo = *hi = vdupq_n_f32(0.0f);
+  for (int g = 0; g < n; ++g) {
+    int32x4_t b_lo, b_hi;
+    if constexpr (kSigned) {
+      RowBytesS8(p + 8 * g, &b_lo, &b_hi);
+    } else {
+      RowBytesU8(p + 8 * g, &b_lo, &b_hi);
+    }
+    if constexpr (kShift != 0) {
+      b_lo = vshrq_n_s32(b_lo, kShift);
+      b_hi = vshrq_n_s32(b_hi, kShift);
+    }
+    *lo = vfmaq_n_f32(*lo, vcvtq_f32_s32(b_lo), s[g]);
+    *hi = vfmaq_n_f32(*hi, vcvtq_f32_s32(b_hi), s[g]);
+  }
+}
+
+// acc - (dmin · da) · mins: the K-quants' minimums, after the block sum.
+inline float32x4_t SubtractMins(float32x4_t acc, float32x4_t dmin, float da, float32x4_t mins) {
+  return vfmaq_f32(acc, vnegq_f32(vmulq_n_f32(dmin, da)), mins);
+}
+
 // The fifth bits of one quant vector (Q5_0, Q5_K): eight bytes at p, byte r holding row r's
 // bits for its four low-nibble elements (bits 0-3) and four high-nibble ones (bits 4-7).
 // `high` picks which; the result is 0x10 in byte 4r' + k of each half where element k of
@@ -122,8 +166,7 @@ inline void FifthBits(const uint8_t* p, bool high, uint8x16_t* lo, uint8x16_t* h
 template <int NC>
 void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
               const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
-  float32x4_t acc_lo[NC], acc_hi[NC];
-  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  RowSums<NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ8GroupBlock;
     int8x16_t qa[NC][2];
@@ -146,14 +189,11 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     RowScales(blk, &dw_lo, &dw_hi);
     for (int c = 0; c < NC; ++c) {
       const float da = InfoOf<ActBlockInfo>(info, info_stride, c, b).d;
-      acc_lo[c] = AccumulateBlock(acc_lo[c], dw_lo, da, s_lo[c]);
-      acc_hi[c] = AccumulateBlock(acc_hi[c], dw_hi, da, s_hi[c]);
+      acc.lo[c] = AccumulateBlock(acc.lo[c], dw_lo, da, s_lo[c]);
+      acc.hi[c] = AccumulateBlock(acc.hi[c], dw_hi, da, s_hi[c]);
     }
   }
-  for (int c = 0; c < NC; ++c) {
-    vst1q_f32(out + c * ldo, acc_lo[c]);
-    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
-  }
+  acc.Store(out, ldo);
 }
 
 // Row-major dot products (matrices the packer leaves in the file's layout: row counts that
@@ -292,8 +332,7 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
   const uint8x16_t m4 = vdupq_n_u8(0x0F);
   const int8x16_t table =
       vld1q_s8(kKind == Nibbles::kMXFP4 ? quant::kMXFP4Values : quant::kIQ4NLValues);
-  float32x4_t acc_lo[NC], acc_hi[NC];
-  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  RowSums<NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kGroupBlock;
     int8x16_t qa[NC][2];
@@ -338,21 +377,18 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
     for (int c = 0; c < NC; ++c) {
       const ActBlockInfo& in = InfoOf<ActBlockInfo>(info, info_stride, c, b);
       const int32x4_t offset = vdupq_n_s32(kOffset * in.sum);
-      acc_lo[c] = AccumulateBlock(acc_lo[c], dw_lo, in.d, vsubq_s32(s_lo[c], offset));
-      acc_hi[c] = AccumulateBlock(acc_hi[c], dw_hi, in.d, vsubq_s32(s_hi[c], offset));
+      acc.lo[c] = AccumulateBlock(acc.lo[c], dw_lo, in.d, vsubq_s32(s_lo[c], offset));
+      acc.hi[c] = AccumulateBlock(acc.hi[c], dw_hi, in.d, vsubq_s32(s_hi[c], offset));
       if constexpr (kMin) {
         float32x4_t mw_lo, mw_hi;
         RowScales(blk + 16, &mw_lo, &mw_hi);
         const float32x4_t asum = vdupq_n_f32(static_cast<float>(in.sum));
-        acc_lo[c] = vfmaq_f32(acc_lo[c], vmulq_n_f32(mw_lo, in.d), asum);
-        acc_hi[c] = vfmaq_f32(acc_hi[c], vmulq_n_f32(mw_hi, in.d), asum);
+        acc.lo[c] = vfmaq_f32(acc.lo[c], vmulq_n_f32(mw_lo, in.d), asum);
+        acc.hi[c] = vfmaq_f32(acc.hi[c], vmulq_n_f32(mw_hi, in.d), asum);
       }
     }
   }
-  for (int c = 0; c < NC; ++c) {
-    vst1q_f32(out + c * ldo, acc_lo[c]);
-    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
-  }
+  acc.Store(out, ldo);
 }
 
 // IQ4_XS: per 32-element sub-block s, four quant vectors (4s + j: elements 32s + 4j..+3 in
@@ -363,8 +399,7 @@ void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
                 const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
   const uint8x16_t m4 = vdupq_n_u8(0x0F);
   const int8x16_t table = vld1q_s8(quant::kIQ4NLValues);
-  float32x4_t acc_lo[NC], acc_hi[NC];
-  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  RowSums<NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kIQ4XSGroupBlock;
     int32x4_t sumi_lo[NC], sumi_hi[NC];
@@ -403,14 +438,11 @@ void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
     RowScales(blk, &d_lo, &d_hi);
     for (int c = 0; c < NC; ++c) {
       const float da = InfoOf<ActSuperBlockInfo>(info, info_stride, c, b).d;
-      acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, da, sumi_lo[c]);
-      acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, da, sumi_hi[c]);
+      acc.lo[c] = AccumulateBlock(acc.lo[c], d_lo, da, sumi_lo[c]);
+      acc.hi[c] = AccumulateBlock(acc.hi[c], d_hi, da, sumi_hi[c]);
     }
   }
-  for (int c = 0; c < NC; ++c) {
-    vst1q_f32(out + c * ldo, acc_lo[c]);
-    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
-  }
+  acc.Store(out, ldo);
 }
 
 // Q2_K / Q3_K: quant vector 8i + jj holds, per row, bytes 32i + 4jj..+3 of the 2-bit codes,
@@ -426,8 +458,7 @@ void TileLowBitK(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
   constexpr int kGroupBlock = kQ3 ? kQ3KGroupBlock : kQ2KGroupBlock;
   constexpr int kQuants = kQ3 ? 144 : 160;
   const uint8x16_t m2 = vdupq_n_u8(3), b4 = vdupq_n_u8(4);
-  float32x4_t acc_lo[NC], acc_hi[NC];
-  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  RowSums<NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kGroupBlock;
     int32x4_t sumi_lo[NC], sumi_hi[NC];
@@ -490,31 +521,23 @@ void TileLowBitK(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
           corr_lo = vmlaq_n_s32(corr_lo, sc_lo, asum);
           corr_hi = vmlaq_n_s32(corr_hi, sc_hi, asum);
         }
-        acc_lo[c] =
-            AccumulateBlock(acc_lo[c], d_lo, in.d, vsubq_s32(sumi_lo[c], vshlq_n_s32(corr_lo, 2)));
-        acc_hi[c] =
-            AccumulateBlock(acc_hi[c], d_hi, in.d, vsubq_s32(sumi_hi[c], vshlq_n_s32(corr_hi, 2)));
+        acc.lo[c] =
+            AccumulateBlock(acc.lo[c], d_lo, in.d, vsubq_s32(sumi_lo[c], vshlq_n_s32(corr_lo, 2)));
+        acc.hi[c] =
+            AccumulateBlock(acc.hi[c], d_hi, in.d, vsubq_s32(sumi_hi[c], vshlq_n_s32(corr_hi, 2)));
       } else {
-        float32x4_t mins_lo = vdupq_n_f32(0.0f), mins_hi = vdupq_n_f32(0.0f);
-        for (int g = 0; g < 16; ++g) {
-          int32x4_t m_lo, m_hi;
-          RowBytesU8(blk + 32 + 8 * g, &m_lo, &m_hi);
-          mins_lo = vfmaq_n_f32(mins_lo, vcvtq_f32_s32(vshrq_n_s32(m_lo, 4)), in.sums16[g]);
-          mins_hi = vfmaq_n_f32(mins_hi, vcvtq_f32_s32(vshrq_n_s32(m_hi, 4)), in.sums16[g]);
-        }
+        float32x4_t mins_lo, mins_hi;
+        RowByteChain<false, 4>(blk + 32, 16, in.sums16, &mins_lo, &mins_hi);
         float32x4_t dmin_lo, dmin_hi;
         RowScales(blk + 16, &dmin_lo, &dmin_hi);
-        acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, in.d, sumi_lo[c]);
-        acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, in.d, sumi_hi[c]);
-        acc_lo[c] = vfmaq_f32(acc_lo[c], vnegq_f32(vmulq_n_f32(dmin_lo, in.d)), mins_lo);
-        acc_hi[c] = vfmaq_f32(acc_hi[c], vnegq_f32(vmulq_n_f32(dmin_hi, in.d)), mins_hi);
+        acc.lo[c] = AccumulateBlock(acc.lo[c], d_lo, in.d, sumi_lo[c]);
+        acc.hi[c] = AccumulateBlock(acc.hi[c], d_hi, in.d, sumi_hi[c]);
+        acc.lo[c] = SubtractMins(acc.lo[c], dmin_lo, in.d, mins_lo);
+        acc.hi[c] = SubtractMins(acc.hi[c], dmin_hi, in.d, mins_hi);
       }
     }
   }
-  for (int c = 0; c < NC; ++c) {
-    vst1q_f32(out + c * ldo, acc_lo[c]);
-    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
-  }
+  acc.Store(out, ldo);
 }
 
 // Q4_K / Q5_K: 32 quant vectors per super-block, vector 8p + j holding, per row, elements
@@ -528,8 +551,7 @@ void TileQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
                 const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
   constexpr int kGroupBlock = kFifth ? kQ5KGroupBlock : kQ4KGroupBlock;
   const uint8x16_t m4 = vdupq_n_u8(0x0F);
-  float32x4_t acc_lo[NC], acc_hi[NC];
-  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  RowSums<NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kGroupBlock;
     int32x4_t sumi_lo[NC], sumi_hi[NC];
@@ -578,22 +600,15 @@ void TileQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
     RowScales(blk + 16, &dmin_lo, &dmin_hi);
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c, b);
-      float32x4_t mins_lo = vdupq_n_f32(0.0f), mins_hi = vdupq_n_f32(0.0f);
-      for (int sb = 0; sb < 8; ++sb) {
-        const uint16x8_t m = vmovl_u8(vld1_u8(blk + 96 + 8 * sb));
-        mins_lo = vfmaq_n_f32(mins_lo, vcvtq_f32_u32(vmovl_u16(vget_low_u16(m))), in.sums[sb]);
-        mins_hi = vfmaq_n_f32(mins_hi, vcvtq_f32_u32(vmovl_high_u16(m)), in.sums[sb]);
-      }
-      acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, in.d, sumi_lo[c]);
-      acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, in.d, sumi_hi[c]);
-      acc_lo[c] = vfmaq_f32(acc_lo[c], vnegq_f32(vmulq_n_f32(dmin_lo, in.d)), mins_lo);
-      acc_hi[c] = vfmaq_f32(acc_hi[c], vnegq_f32(vmulq_n_f32(dmin_hi, in.d)), mins_hi);
+      float32x4_t mins_lo, mins_hi;
+      RowByteChain<false, 0>(blk + 96, 8, in.sums, &mins_lo, &mins_hi);
+      acc.lo[c] = AccumulateBlock(acc.lo[c], d_lo, in.d, sumi_lo[c]);
+      acc.hi[c] = AccumulateBlock(acc.hi[c], d_hi, in.d, sumi_hi[c]);
+      acc.lo[c] = SubtractMins(acc.lo[c], dmin_lo, in.d, mins_lo);
+      acc.hi[c] = SubtractMins(acc.hi[c], dmin_hi, in.d, mins_hi);
     }
   }
-  for (int c = 0; c < NC; ++c) {
-    vst1q_f32(out + c * ldo, acc_lo[c]);
-    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
-  }
+  acc.Store(out, ldo);
 }
 
 // Q6_K: 16 code triples per super-block; triple 8h + j gives, per row, the unsigned 6-bit
@@ -606,8 +621,7 @@ template <int NC>
 void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
               const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo) {
   const uint8x16_t m6 = vdupq_n_u8(63);
-  float32x4_t acc_lo[NC], acc_hi[NC];
-  for (int c = 0; c < NC; ++c) acc_lo[c] = acc_hi[c] = vdupq_n_f32(0.0f);
+  RowSums<NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ6KGroupBlock;
     int32x4_t sumi_lo[NC], sumi_hi[NC];
@@ -652,22 +666,15 @@ void TileQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     RowScales(blk, &d_lo, &d_hi);
     for (int c = 0; c < NC; ++c) {
       const ActSuperBlockInfo& in = InfoOf<ActSuperBlockInfo>(info, info_stride, c, b);
-      float32x4_t corr_lo = vdupq_n_f32(0.0f), corr_hi = vdupq_n_f32(0.0f);
-      for (int s = 0; s < 16; ++s) {
-        const int16x8_t sc = vmovl_s8(vld1_s8(reinterpret_cast<const int8_t*>(blk + 16 + 8 * s)));
-        corr_lo = vfmaq_n_f32(corr_lo, vcvtq_f32_s32(vmovl_s16(vget_low_s16(sc))), in.sums16[s]);
-        corr_hi = vfmaq_n_f32(corr_hi, vcvtq_f32_s32(vmovl_high_s16(sc)), in.sums16[s]);
-      }
+      float32x4_t corr_lo, corr_hi;
+      RowByteChain<true, 0>(blk + 16, 16, in.sums16, &corr_lo, &corr_hi);
       const int32x4_t total_lo = vsubq_s32(sumi_lo[c], vshlq_n_s32(vcvtq_s32_f32(corr_lo), 5));
       const int32x4_t total_hi = vsubq_s32(sumi_hi[c], vshlq_n_s32(vcvtq_s32_f32(corr_hi), 5));
-      acc_lo[c] = AccumulateBlock(acc_lo[c], d_lo, in.d, total_lo);
-      acc_hi[c] = AccumulateBlock(acc_hi[c], d_hi, in.d, total_hi);
+      acc.lo[c] = AccumulateBlock(acc.lo[c], d_lo, in.d, total_lo);
+      acc.hi[c] = AccumulateBlock(acc.hi[c], d_hi, in.d, total_hi);
     }
   }
-  for (int c = 0; c < NC; ++c) {
-    vst1q_f32(out + c * ldo, acc_lo[c]);
-    vst1q_f32(out + c * ldo + 4, acc_hi[c]);
-  }
+  acc.Store(out, ldo);
 }
 
 // Activation rows [0, kNA) through tile kA, the rest through kB: wider tiles of the types

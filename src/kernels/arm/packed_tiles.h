@@ -1,5 +1,5 @@
-// The ARM packed GEMM tiles (layout in kernels/packed.h) and row-major dot products, written
-// once over a four-byte dot-product step and compiled twice: with SDOT for the `dotprod` table
+// The ARM packed GEMM tiles (layout in kernels/packed.h), written once over the four-byte
+// dot-product step of dot_step.h and compiled twice: with SDOT for the `dotprod` table
 // (dotprod_packed.cc, -march=armv8.2-a+dotprod) and with that step emulated by widening
 // multiplies for the baseline `neon` table (neon_packed.cc). A packed 32-byte quant vector
 // holds four bytes of each of eight weight rows; its two 16-byte halves (rows 0-3, rows 4-7)
@@ -16,39 +16,13 @@
 #include <arm_neon.h>
 
 #include <cstdint>
-#include <utility>
 
+#include "kernels/arm/dot_step.h"
 #include "kernels/packed_driver.h"
 #include "quant/blocks.h"
 
-#ifndef POCKET_ARM_SDOT
-#error "define POCKET_ARM_SDOT (1: ARMv8.2 dot product, 0: baseline NEON) before including"
-#endif
-
 namespace pocket::kernels {
 namespace {  // NOLINT(build/namespaces): internal linkage per ISA file, see above
-
-// acc[i] += Σ_k w[4i + k] · a[4i + k] (k < 4): SDOT, or its emulation by two widening
-// multiplies, a pairwise add (two products of int8 values below 128 x 127 fit int16) and a
-// pairwise accumulate; the same integers either way.
-inline int32x4_t Dot(int32x4_t acc, int8x16_t w, int8x16_t a) {
-#if POCKET_ARM_SDOT
-  return vdotq_s32(acc, w, a);
-#else
-  const int16x8_t pairs = vpaddq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(a)), vmull_high_s8(w, a));
-  return vpadalq_s16(acc, pairs);
-#endif
-}
-
-// The same with the four activation bytes a[4L .. 4L + 3] for every lane.
-template <int L>
-inline int32x4_t DotLane(int32x4_t acc, int8x16_t w, int8x16_t a) {
-#if POCKET_ARM_SDOT
-  return vdotq_laneq_s32(acc, w, a, L);
-#else
-  return Dot(acc, w, vreinterpretq_s8_s32(vdupq_laneq_s32(vreinterpretq_s32_s8(a), L)));
-#endif
-}
 
 constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
 constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
@@ -57,13 +31,6 @@ constexpr int kQ3KGroupBlock = 912;     // d, int8 scales, 8 rows x 64 quant + 3
 constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
 constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
 constexpr int kQ6KGroupBlock = 1680;    // d, int8 scales, 16 code triples of 3 x 32 bytes
-
-// Calls f.template operator()<J>() for J = 0 .. N-1: SDOT's lane index must be a constant.
-template <int N, typename F>
-inline void Unroll(F&& f) {
-  [&]<int... J>(std::integer_sequence<int, J...>) { (f.template operator()<J>(), ...); }
-  (std::make_integer_sequence<int, N>{});
-}
 
 inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
   return reinterpret_cast<const quant::BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
@@ -194,103 +161,6 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     }
   }
   acc.Store(out, ldo);
-}
-
-// Row-major dot products (matrices the packer leaves in the file's layout: row counts that
-// are not a multiple of 8, or past the packing budget): one block's exact integer sum by
-// two SDOTs, then one FMA per block. Values as the scalar reference's up to f32 order.
-inline float F16Value(uint16_t h) {
-  return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
-}
-
-template <bool kQ4>
-float VecDotLegacy(int64_t n, const void* w, const void* a) {
-  const auto* ab = static_cast<const quant::BlockQ8_0*>(a);
-  float32x4_t acc = vdupq_n_f32(0.0f);
-  for (int64_t b = 0; b < n / 32; ++b) {
-    int8x16_t lo, hi;
-    uint16_t d;
-    if constexpr (kQ4) {
-      const auto& x = static_cast<const quant::BlockQ4_0*>(w)[b];
-      const uint8x16_t raw = vld1q_u8(x.qs);
-      lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(raw, vdupq_n_u8(0x0F))), vdupq_n_s8(8));
-      hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(raw, 4)), vdupq_n_s8(8));
-      d = x.d;
-    } else {
-      const auto& x = static_cast<const quant::BlockQ8_0*>(w)[b];
-      lo = vld1q_s8(x.qs);
-      hi = vld1q_s8(x.qs + 16);
-      d = x.d;
-    }
-    const int32x4_t sum =
-        Dot(Dot(vdupq_n_s32(0), lo, vld1q_s8(ab[b].qs)), hi, vld1q_s8(ab[b].qs + 16));
-    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(sum), F16Value(d) * F16Value(ab[b].d));
-  }
-  return vaddvq_f32(acc);
-}
-
-// Σ_i q[i] · a[i] over 16 bytes (q codes below 128 taken as signed bytes).
-inline int32_t Dot16(uint8x16_t q, const int8_t* a) {
-  return vaddvq_s32(Dot(vdupq_n_s32(0), vreinterpretq_s8_u8(q), vld1q_s8(a)));
-}
-
-// Q4_K row-major: w = d · sc[g] · q - dmin · m[g], q in [0, 15], eight groups of 32 with
-// 6-bit scales and minimums; Σ w·a = d_a · (d · Σ_g sc[g] · Σ q·a - dmin · Σ_g m[g] · Σ a_g).
-float VecDotQ4K(int64_t n, const void* w, const void* act) {
-  const auto* x = static_cast<const quant::BlockQ4_K*>(w);
-  const auto* y = static_cast<const quant::BlockQ8_K*>(act);
-  const uint8x16_t m4 = vdupq_n_u8(0x0F);
-  float sum = 0.0f;
-  for (int64_t b = 0; b < n / 256; ++b) {
-    uint8_t sc[8], mn[8];
-    for (int g = 0; g < 8; ++g) quant::ScaleMinK4(g, x[b].scales, &sc[g], &mn[g]);
-    const int8_t* a = y[b].qs;
-    int32_t isum = 0, mins = 0;
-    for (int j = 0; j < 4; ++j) {
-      const uint8x16_t q0 = vld1q_u8(x[b].qs + 32 * j), q1 = vld1q_u8(x[b].qs + 32 * j + 16);
-      const int32_t lo =
-          Dot16(vandq_u8(q0, m4), a + 64 * j) + Dot16(vandq_u8(q1, m4), a + 64 * j + 16);
-      const int32_t hi =
-          Dot16(vshrq_n_u8(q0, 4), a + 64 * j + 32) + Dot16(vshrq_n_u8(q1, 4), a + 64 * j + 48);
-      isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
-    }
-    for (int g = 0; g < 8; ++g) mins += mn[g] * (y[b].bsums[2 * g] + y[b].bsums[2 * g + 1]);
-    sum += y[b].d * (F16Value(x[b].d) * static_cast<float>(isum) -
-                     F16Value(x[b].dmin) * static_cast<float>(mins));
-  }
-  return sum;
-}
-
-// Q6_K row-major: w = d · sc[g] · (q - 32), q in [0, 63] from four low and two high bits,
-// sixteen groups of 16; Σ w·a = d · d_a · (Σ_g sc[g] · Σ q·a - 32 · Σ_g sc[g] · Σ a_g).
-float VecDotQ6K(int64_t n, const void* w, const void* act) {
-  const auto* x = static_cast<const quant::BlockQ6_K*>(w);
-  const auto* y = static_cast<const quant::BlockQ8_K*>(act);
-  const uint8x16_t m4 = vdupq_n_u8(0x0F), m2 = vdupq_n_u8(0x03);
-  float sum = 0.0f;
-  for (int64_t b = 0; b < n / 256; ++b) {
-    int32_t isum = 0;
-    for (int half = 0; half < 2; ++half) {
-      const uint8_t* ql = x[b].ql + 64 * half;
-      const uint8_t* qh = x[b].qh + 32 * half;
-      const int8_t* sc = x[b].scales + 8 * half;
-      const int8_t* a = y[b].qs + 128 * half;
-      for (int part = 0; part < 2; ++part) {  // bytes [16 part, 16 part + 16) of each run
-        const uint8x16_t l0 = vld1q_u8(ql + 16 * part), l1 = vld1q_u8(ql + 32 + 16 * part);
-        const uint8x16_t h = vld1q_u8(qh + 16 * part);
-        const uint8x16_t q[4] = {
-            vorrq_u8(vandq_u8(l0, m4), vshlq_n_u8(vandq_u8(h, m2), 4)),
-            vorrq_u8(vandq_u8(l1, m4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 2), m2), 4)),
-            vorrq_u8(vshrq_n_u8(l0, 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(h, 4), m2), 4)),
-            vorrq_u8(vshrq_n_u8(l1, 4), vshlq_n_u8(vshrq_n_u8(h, 6), 4))};
-        for (int k = 0; k < 4; ++k) isum += sc[2 * k + part] * Dot16(q[k], a + 32 * k + 16 * part);
-      }
-    }
-    int32_t offset = 0;
-    for (int g = 0; g < 16; ++g) offset += x[b].scales[g] * y[b].bsums[g];
-    sum += F16Value(x[b].d) * y[b].d * static_cast<float>(isum - 32 * offset);
-  }
-  return sum;
 }
 
 // The 32-element nibble formats. Q4_0 / Q5_0 use their codes (value + 8 / + 16) as they are
@@ -694,12 +564,8 @@ void SetNibbles(KernelTable* t, DType type) {
                  TileNibbles<4, kKind>, 32, NibbleGroupBlock(kKind)>;
 }
 
-// Every packed tile and row-major dot product of this file into table t.
+// Every packed tile of this file into table t.
 void SetArmPackedKernels(KernelTable* t) {
-  t->vec_dot[static_cast<int>(DType::kQ4_0)] = VecDotLegacy<true>;
-  t->vec_dot[static_cast<int>(DType::kQ8_0)] = VecDotLegacy<false>;
-  t->vec_dot[static_cast<int>(DType::kQ4_K)] = VecDotQ4K;
-  t->vec_dot[static_cast<int>(DType::kQ6_K)] = VecDotQ6K;
   t->gemm_packed[static_cast<int>(DType::kQ8_0)] =
       GemmPacked<TileQ8_0<1>, TileQ8_0<2>, TileQ8_0<3>, TileQ8_0<4>, 32, kQ8GroupBlock>;
   SetNibbles<Nibbles::kQ4_0>(t, DType::kQ4_0);

@@ -65,8 +65,10 @@ namespace {
 // of recomputing the context (Decoder::CanRewindTo).
 Result<std::unique_ptr<Session>> SessionAtDepth(const Model& model, ThreadPool* pool, int64_t depth,
                                                 int64_t n_test, int64_t batch,
+                                                kernels::KvType kv_type,
                                                 std::vector<int32_t>* tokens) {
   SessionOptions so;
+  so.kv_type = kv_type;
   so.n_ctx = depth + n_test + 1;
   so.batch = batch;
   if (depth > 0) so.batch = std::max(so.batch, std::min<int64_t>(std::max(depth, n_test), 512));
@@ -100,13 +102,14 @@ std::string TestName(const char* kind, int64_t n) { return kind + std::to_string
 }  // namespace
 
 Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps,
-                              int64_t depth) {
+                              int64_t depth, kernels::KvType kv_type) {
   if (n_prompt <= 0) return InvalidArgument("prompt length must be positive");
   if (depth < 0) return InvalidArgument("depth must not be negative");
   std::vector<int32_t> tokens;
   ASSIGN_OR_RETURN(
       std::unique_ptr<Session> s,
-      SessionAtDepth(model, pool, depth, n_prompt, std::min<int64_t>(n_prompt, 512), &tokens));
+      SessionAtDepth(model, pool, depth, n_prompt, std::min<int64_t>(n_prompt, 512), kv_type,
+                     &tokens));
   // One repetition = prefill + picking the first token: its time is the time to first token.
   Clock::time_point t0;
   auto once = [&]() -> Result<int64_t> {
@@ -126,12 +129,12 @@ Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_pr
 }
 
 Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps,
-                             int64_t depth) {
+                             int64_t depth, kernels::KvType kv_type) {
   if (n_gen <= 0) return InvalidArgument("generation length must be positive");
   if (depth < 0) return InvalidArgument("depth must not be negative");
   std::vector<int32_t> tokens;
   ASSIGN_OR_RETURN(std::unique_ptr<Session> s,
-                   SessionAtDepth(model, pool, depth, n_gen, 1, &tokens));
+                   SessionAtDepth(model, pool, depth, n_gen, 1, kv_type, &tokens));
   Clock::time_point t0;
   ASSIGN_OR_RETURN(BenchRun r, BenchRepeated(
                                    TestName("tg", n_gen), reps,
@@ -147,7 +150,7 @@ Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen
   return r;
 }
 
-uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {
+uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx, kernels::KvType kv_type) {
   const Gemma4TextConfig& c = model.config();
   uint64_t total = 0;
   for (const TensorInfo& t : model.source().tensors()) {
@@ -168,12 +171,13 @@ uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx) {
       total += t.nbytes;
     }
   }
-  // KV cache: each layer that owns KV reads min(ctx, window) or ctx positions of K and V (f32).
+  // KV cache: each layer that owns KV reads min(ctx, window) or ctx positions of K and V.
   for (int il = 0; il < c.first_kv_shared_layer(); ++il) {
     const int64_t span = c.is_sliding(il) ? std::min(ctx, c.sliding_window) : ctx;
     total += static_cast<uint64_t>(span) * 2 *
              static_cast<uint64_t>(c.n_head_kv[static_cast<size_t>(il)]) *
-             static_cast<uint64_t>(c.head_dim(il)) * 4;
+             static_cast<uint64_t>(c.head_dim(il)) *
+             static_cast<uint64_t>(kernels::KvTypeBytes(kv_type));
   }
   return total;
 }

@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "kernels/kernels.h"
 #include "runtime/model.h"
 
 namespace pocket {
@@ -31,10 +32,12 @@ struct BenchRun {
   double ttft_ms = 0;            // pp: mean time to the first sampled token
 };
 
+// `kv_type`: the KV cache's element type (llama-bench's -ctk/-ctv; f32 by default, as in run,
+// chat and serve).
 Result<BenchRun> BenchPrefill(const Model& model, ThreadPool* pool, int64_t n_prompt, int reps,
-                              int64_t depth = 0);
+                              int64_t depth = 0, kernels::KvType kv_type = kernels::KvType::kF32);
 Result<BenchRun> BenchDecode(const Model& model, ThreadPool* pool, int64_t n_gen, int reps,
-                             int64_t depth = 0);
+                             int64_t depth = 0, kernels::KvType kv_type = kernels::KvType::kF32);
 
 // Times `once` (which returns the tokens it produced, e.g. soft tokens of one image) `reps`
 // times after one warm-up: the "image" / "audio" encoder tests. If `start` is given, `once`
@@ -43,9 +46,10 @@ Result<BenchRun> BenchRepeated(const std::string& test, int reps,
                                const std::function<Result<int64_t>()>& once,
                                std::chrono::steady_clock::time_point* start = nullptr);
 
-// Bytes of weights (plus KV cache at context `ctx`) read to decode one token: every matrix
-// once, one row of each embedding table, the used share of the experts.
-uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx);
+// Bytes of weights (plus a KV cache of `kv_type` at context `ctx`) read to decode one token:
+// every matrix once, one row of each embedding table, the used share of the experts.
+uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx,
+                             kernels::KvType kv_type = kernels::KvType::kF32);
 
 // Sustained read bandwidth in GB/s over a buffer much larger than the caches, all threads.
 double MeasureReadBandwidth(ThreadPool* pool, uint64_t bytes = 512ull << 20);

@@ -427,6 +427,21 @@ TEST(BenchCli, JsonHasEveryContractField) {
   EXPECT_EQ(testing::RunPocket({"bench", "-m", TinyModelPath(), "-d", "-1"}).exit_code, 2);
 }
 
+// --kv-type picks the KV cache's element type (llama-bench's -ctk/-ctv) and says so.
+TEST(BenchCli, KvTypeIsChosenAndReported) {
+  auto f16 = testing::RunPocket(
+      {"bench", "-m", TinyModelPath(), "-p", "8", "-n", "4", "-r", "1", "--kv-type", "f16", "--json"});
+  ASSERT_EQ(f16.exit_code, 0) << f16.err;
+  EXPECT_NE(f16.out.find("\"kv_type\": \"f16\""), std::string::npos) << f16.out;
+  auto table = testing::RunPocket(
+      {"bench", "-m", TinyModelPath(), "-p", "8", "-n", "0", "-r", "1", "--kv-type", "bf16"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("KV cache bf16"), std::string::npos) << table.out;
+  auto bad = testing::RunPocket({"bench", "-m", TinyModelPath(), "--kv-type", "q4"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--kv-type"), std::string::npos) << bad.err;
+}
+
 // The kernel table a benchmark ran on is part of its result (POCKET_ISA can force one).
 TEST(BenchCli, ReportsTheKernelTableItRan) {
   const std::string best = kernels::IsaName(kernels::Kernels().isa);  // before touching the env
@@ -496,6 +511,8 @@ TEST(Bench, DepthTestsRunAfterTheContextAndSayHowDeep) {
   ASSERT_TRUE(tg.ok()) << tg.status().message();
   EXPECT_EQ(tg->test, "tg4");
   EXPECT_FALSE(BenchPrefill(**m, &pool, 8, 1, -1).ok());
+  auto tg16 = BenchDecode(**m, &pool, 4, 1, 24, kernels::KvType::kF16);
+  ASSERT_TRUE(tg16.ok()) << tg16.status().message();
 }
 
 TEST(Bench, BytesPerTokenCountsEachMatrixOnceAndOneEmbeddingRow) {
@@ -511,6 +528,11 @@ TEST(Bench, BytesPerTokenCountsEachMatrixOnceAndOneEmbeddingRow) {
   // Everything but the PLE table (one row of it), token_embd counted once as the LM head.
   EXPECT_GT(b, all - ple);
   EXPECT_LT(b, all - ple + embd / 1000 + ple / 1000);
+  // At a context, the KV cache's bytes come on top, half as many in f16 as in f32.
+  const uint64_t kv32 = DecodeBytesPerToken(**m, 64) - b;
+  const uint64_t kv16 = DecodeBytesPerToken(**m, 64, kernels::KvType::kF16) - b;
+  EXPECT_GT(kv32, 0u);
+  EXPECT_EQ(kv32, 2 * kv16);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// pocket bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json] [--image F] [--audio F]
+// pocket bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] [--kv-type T] [--json]
+//              [--image F] [--audio F]
 // llama-bench style throughput table (or JSON): prefill ppN, decode tgN, TTFT, peak RSS, and
 // for decode the bytes read per token and the fraction of the measured memory bandwidth.
 #include <cstdio>
@@ -49,6 +50,7 @@ int RunBench(int argc, char** argv) {
              {"-t,--threads", "N", "threads (default: all cores)"},
              {"-r,--repetitions", "N", "repetitions per test, after one warm-up (default 5)"},
              {"-d,--depth", "N", "context tokens before each test (default 0), like llama-bench -d"},
+             {"--kv-type", "TYPE", "KV cache type: f32 (default), f16, bf16 (llama-bench -ctk/-ctv)"},
              {"--json", "", "print a JSON array, one object per test"},
              {"--mmproj", "FILE", "vision/audio projector for --image / --audio"},
              {"--image", "FILE", "also time encoding this image (default budget 280)"},
@@ -66,6 +68,15 @@ int RunBench(int argc, char** argv) {
       !args.GetInt("--threads", 0, 0, 1024, &threads) || !args.GetInt("--repetitions", 5, 1, 1000, &reps)) {
     return ReportUsage("bench", args.error());
   }
+  const std::string kv_name = args.Get("--kv-type", "f32");
+  kernels::KvType kv_type = kernels::KvType::kF32;
+  if (kv_name == "f16") {
+    kv_type = kernels::KvType::kF16;
+  } else if (kv_name == "bf16") {
+    kv_type = kernels::KvType::kBF16;
+  } else if (kv_name != "f32") {
+    return ReportUsage("bench", "--kv-type must be f32, f16 or bf16");
+  }
   long long budget = kDefaultImageBudget;
   if (!args.GetInt("--image-tokens", kDefaultImageBudget, 1, 100000, &budget)) return ReportUsage("bench", args.error());
   if (Status st = CheckImageBudget(static_cast<int>(budget)); !st.ok()) return ReportUsage("bench", st.message());
@@ -81,13 +92,13 @@ int RunBench(int argc, char** argv) {
   std::vector<BenchRun> runs;
   if (n_prompt > 0) {
     if (depth > 0) std::fprintf(stderr, "bench: computing %lld context tokens for pp%lld...\n", depth, n_prompt);
-    auto r = BenchPrefill(**model, &pool, n_prompt, static_cast<int>(reps), depth);
+    auto r = BenchPrefill(**model, &pool, n_prompt, static_cast<int>(reps), depth, kv_type);
     if (!r.ok()) return ReportError(r.status());
     runs.push_back(*r);
   }
   if (n_gen > 0) {
     if (depth > 0) std::fprintf(stderr, "bench: computing %lld context tokens for tg%lld...\n", depth, n_gen);
-    auto r = BenchDecode(**model, &pool, n_gen, static_cast<int>(reps), depth);
+    auto r = BenchDecode(**model, &pool, n_gen, static_cast<int>(reps), depth, kv_type);
     if (!r.ok()) return ReportError(r.status());
     runs.push_back(*r);
   }
@@ -128,7 +139,7 @@ int RunBench(int argc, char** argv) {
   }
   const uint64_t peak_rss = PeakRssBytes();  // before the bandwidth probe's own buffer
   const double bandwidth = n_gen > 0 ? MeasureReadBandwidth(&pool) : 0;
-  const uint64_t bytes_per_token = DecodeBytesPerToken(**model, depth + n_gen / 2);
+  const uint64_t bytes_per_token = DecodeBytesPerToken(**model, depth + n_gen / 2, kv_type);
 
   if (args.Has("--json")) {
     JsonWriter w(true);
@@ -143,6 +154,7 @@ int RunBench(int argc, char** argv) {
       w.Key("stddev").Double(r.stddev);
       w.Key("threads").Int(pool.size());
       w.Key("isa").String(kernels::IsaName(kernels::Kernels().isa));
+      if (!media) w.Key("kv_type").String(kernels::KvTypeName(kv_type));
       w.Key("model_type").String(model_type);
       w.Key("model_bytes").Uint(model_bytes);
       w.Key("peak_rss_bytes").Uint(peak_rss);
@@ -188,8 +200,9 @@ int RunBench(int argc, char** argv) {
                   bandwidth > 0 ? 100 * r.tokens_per_second * static_cast<double>(bytes_per_token) / (bandwidth * 1e9) : 0);
     }
   }
-  std::printf("\npeak RSS %s\nkernels %s (CPU: %s)\n", FormatBytes(peak_rss).c_str(),
-              kernels::IsaName(kernels::Kernels().isa), GetCpuFeatures().ToString().c_str());
+  std::printf("\npeak RSS %s\nkernels %s (CPU: %s), KV cache %s\n", FormatBytes(peak_rss).c_str(),
+              kernels::IsaName(kernels::Kernels().isa), GetCpuFeatures().ToString().c_str(),
+              kernels::KvTypeName(kv_type));
   return kExitOk;
 }
 

@@ -14,6 +14,7 @@
 #include "kernels/packed.h"
 #include "quant/quant.h"
 #include "runtime/sampler.h"
+#include "tensor/fp16.h"
 
 namespace pocket::kernels {
 namespace {
@@ -174,20 +175,44 @@ BENCHMARK(BM_KvScores)->Arg(12)->Arg(64);
 // one KV head of 512, f32 cache): `n_tok` queries after `pos0` cached positions (512 after
 // 4096: a prefill chunk at depth; 1: a decoded token, its K/V in L3 at 4096 and in memory at
 // 16384). MAC/s counts the Q·Kᵀ and P·V products.
+// One layer's attention over an f32 (range 4: 0) or f16 (1) KV cache: range 0 queries after
+// range 1 cached keys, on range 2 threads; range 3 = 1 evicts the caches before every
+// iteration (untimed), as in decoding, where each layer's K and V come from memory.
 void BM_DecoderAttention(benchmark::State& state) {
   const int64_t n_tok = state.range(0), pos0 = state.range(1), cap = pos0 + n_tok;
+  const int threads = static_cast<int>(state.range(2));
+  const bool cold = state.range(3) != 0;
+  const KvType type = state.range(4) != 0 ? KvType::kF16 : KvType::kF32;
   const int nh = 8, d = 512;
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 0.3f);
   std::vector<float> kc(cap * d), vc(cap * d), q(n_tok * nh * d), out(q.size());
   for (std::vector<float>* x : {&kc, &vc, &q})
     for (float& e : *x) e = dist(rng);
+  std::vector<uint16_t> k16(kc.size()), v16(vc.size());
+  for (size_t i = 0; i < kc.size(); ++i) {
+    k16[i] = F32ToF16(kc[i]);
+    v16[i] = F32ToF16(vc[i]);
+  }
+  const bool f16 = type == KvType::kF16;
   AttentionParams p{nh, 1, d, 0};
-  KvLayerView view{reinterpret_cast<const uint8_t*>(kc.data()),
-                   reinterpret_cast<const uint8_t*>(vc.data()), cap, KvType::kF32};
+  KvLayerView view{f16 ? reinterpret_cast<const uint8_t*>(k16.data())
+                       : reinterpret_cast<const uint8_t*>(kc.data()),
+                   f16 ? reinterpret_cast<const uint8_t*>(v16.data())
+                       : reinterpret_cast<const uint8_t*>(vc.data()),
+                   cap, type};
   AttentionScratch scratch;
+  std::unique_ptr<ThreadPool> pool = threads > 1 ? std::make_unique<ThreadPool>(threads) : nullptr;
+  std::vector<uint8_t> evict(cold ? size_t{96} << 20 : 0, 1);
   for (auto _ : state) {
-    Attention(Kernels(), nullptr, p, view, q.data(), n_tok, pos0, out.data(), &scratch);
+    if (cold) {
+      state.PauseTiming();
+      unsigned sum = 0;  // reads only, as decoding's weights do (no dirty lines to write back)
+      for (size_t i = 0; i < evict.size(); i += 64) sum += evict[i];
+      benchmark::DoNotOptimize(sum);
+      state.ResumeTiming();
+    }
+    Attention(Kernels(), pool.get(), p, view, q.data(), n_tok, pos0, out.data(), &scratch);
     benchmark::DoNotOptimize(out.data());
   }
   const double keys = static_cast<double>(n_tok) * static_cast<double>(pos0) +
@@ -196,9 +221,14 @@ void BM_DecoderAttention(benchmark::State& state) {
       benchmark::Counter(2.0 * nh * d * keys, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_DecoderAttention)
-    ->Args({1, 4096})
-    ->Args({1, 16384})
-    ->Args({512, 4096})
+    ->ArgNames({"q", "keys", "t", "cold", "f16"})
+    ->Args({1, 4096, 1, 0, 0})
+    ->Args({1, 16384, 1, 0, 0})
+    ->Args({512, 4096, 1, 0, 0})
+    ->Args({1, 4096, 2, 1, 0})
+    ->Args({1, 4096, 2, 1, 1})
+    ->Args({1, 4096, 1, 1, 0})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 // One ThreadPool loop of `threads` trivial tasks: the fixed cost of each parallel step (a

@@ -80,15 +80,23 @@ inline float LoadKv1(const uint8_t* row, int i) {
 // eight elements kKeys row loads, kHeads query loads and kHeads x kKeys FMAs (a dot product
 // per pair: two loads per FMA). The reduction adds the 128-bit halves and then two hadds,
 // which is HSum's order: ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)).
+// `ahead` (null: none): kKeys rows at k_stride to prefetch meanwhile, one cache line per
+// row per 64 bytes of columns (rows met later, which the hardware prefetchers, seeing
+// kKeys interleaved streams that change pages every row or two, do not fetch in time).
 template <int kType, int kHeads, int kKeys>
 inline void ScoreTile(int d, const float* q, int64_t q_stride, const uint8_t* k, uint64_t k_stride,
-                      float* s, int64_t s_stride) {
+                      float* s, int64_t s_stride, const uint8_t* ahead) {
   static_assert(kHeads >= 1 && kHeads <= 4);
+  constexpr int kElem = kType == 0 ? 4 : 2;
   const int d8 = d - d % 8;
   __m256 acc[kHeads][kKeys];
   for (int h = 0; h < kHeads; ++h)
     for (int j = 0; j < kKeys; ++j) acc[h][j] = _mm256_setzero_ps();
   for (int i = 0; i < d8; i += 8) {
+    if (ahead != nullptr && (i * kElem) % 64 == 0) {
+      for (int j = 0; j < kKeys; ++j)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + j * k_stride + i * kElem), _MM_HINT_T0);
+    }
     __m256 kv[kKeys];
     for (int j = 0; j < kKeys; ++j) kv[j] = LoadKv8<kType>(k + j * k_stride, i);
     for (int h = 0; h < kHeads; ++h) {
@@ -113,16 +121,26 @@ inline void ScoreTile(int d, const float* q, int64_t q_stride, const uint8_t* k,
   }
 }
 
+// Keys [0, n_keys) of k; with `prefetch`, each tile also prefetches the rows two tiles on,
+// up to row n_rows.
 template <int kType, int kHeads>
 inline void ScoreKeys(int64_t n_keys, int d, const float* q, int64_t q_stride, const uint8_t* k,
-                      uint64_t k_stride, float* s, int64_t s_stride) {
+                      uint64_t k_stride, float* s, int64_t s_stride, bool prefetch,
+                      int64_t n_rows) {
+  constexpr int64_t kAhead = 6;
+  auto ahead = [&](int64_t j) -> const uint8_t* {
+    return prefetch && j + kAhead + 3 <= n_rows ? k + (j + kAhead) * k_stride : nullptr;
+  };
   int64_t j = 0;
   for (; j + 3 <= n_keys; j += 3)
-    ScoreTile<kType, kHeads, 3>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride);
+    ScoreTile<kType, kHeads, 3>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride,
+                                ahead(j));
   if (n_keys - j == 2)
-    ScoreTile<kType, kHeads, 2>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride);
+    ScoreTile<kType, kHeads, 2>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride,
+                                nullptr);
   if (n_keys - j == 1)
-    ScoreTile<kType, kHeads, 1>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride);
+    ScoreTile<kType, kHeads, 1>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride,
+                                nullptr);
 }
 
 // Keys outer, heads inner: a strip of key rows stays in L1 while every head passes over it.
@@ -137,18 +155,20 @@ void KvScores(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride, c
     for (int h = 0; h < nh; h += 4) {
       const float* qh = q + h * q_stride;
       float* sh = s + h * s_stride + j0;
+      const bool first = h == 0;  // the first head group reads the strip from memory
+      const int64_t rows = n_keys - j0;
       switch (std::min(4, nh - h)) {
         case 4:
-          ScoreKeys<kType, 4>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          ScoreKeys<kType, 4>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride, first, rows);
           break;
         case 3:
-          ScoreKeys<kType, 3>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          ScoreKeys<kType, 3>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride, first, rows);
           break;
         case 2:
-          ScoreKeys<kType, 2>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          ScoreKeys<kType, 2>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride, first, rows);
           break;
         default:
-          ScoreKeys<kType, 1>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride);
+          ScoreKeys<kType, 1>(nj, d, qh, q_stride, kj, k_stride, sh, s_stride, first, rows);
           break;
       }
     }

@@ -175,18 +175,20 @@ BENCHMARK(BM_KvScores)->Arg(12)->Arg(64);
 // one KV head of 512, f32 cache): `n_tok` queries after `pos0` cached positions (512 after
 // 4096: a prefill chunk at depth; 1: a decoded token, its K/V in L3 at 4096 and in memory at
 // 16384). MAC/s counts the Q·Kᵀ and P·V products.
-// One layer's attention over an f32 (range 4: 0) or f16 (1) KV cache: range 0 queries after
-// range 1 cached keys, on range 2 threads; range 3 = 1 evicts the caches before every
-// iteration (untimed), as in decoding, where each layer's K and V come from memory.
+// One layer's attention (8 query heads of 512 over range 5 KV heads: 1 as E2B's global
+// layers, 4 for the two-heads-per-KV-head layers of 26B-A4B and 31B) over an f32 (range 4: 0)
+// or f16 (1) KV cache: range 0 queries after range 1 cached keys, on range 2 threads; range
+// 3 = 1 evicts the caches before every iteration (untimed), as in decoding, where each
+// layer's K and V come from memory.
 void BM_DecoderAttention(benchmark::State& state) {
   const int64_t n_tok = state.range(0), pos0 = state.range(1), cap = pos0 + n_tok;
   const int threads = static_cast<int>(state.range(2));
   const bool cold = state.range(3) != 0;
   const KvType type = state.range(4) != 0 ? KvType::kF16 : KvType::kF32;
-  const int nh = 8, d = 512;
+  const int nh = 8, nkv = static_cast<int>(state.range(5)), d = 512;
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 0.3f);
-  std::vector<float> kc(cap * d), vc(cap * d), q(n_tok * nh * d), out(q.size());
+  std::vector<float> kc(cap * nkv * d), vc(kc.size()), q(n_tok * nh * d), out(q.size());
   for (std::vector<float>* x : {&kc, &vc, &q})
     for (float& e : *x) e = dist(rng);
   std::vector<uint16_t> k16(kc.size()), v16(vc.size());
@@ -195,7 +197,7 @@ void BM_DecoderAttention(benchmark::State& state) {
     v16[i] = F32ToF16(vc[i]);
   }
   const bool f16 = type == KvType::kF16;
-  AttentionParams p{nh, 1, d, 0};
+  AttentionParams p{nh, nkv, d, 0};
   KvLayerView view{f16 ? reinterpret_cast<const uint8_t*>(k16.data())
                        : reinterpret_cast<const uint8_t*>(kc.data()),
                    f16 ? reinterpret_cast<const uint8_t*>(v16.data())
@@ -221,13 +223,15 @@ void BM_DecoderAttention(benchmark::State& state) {
       benchmark::Counter(2.0 * nh * d * keys, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_DecoderAttention)
-    ->ArgNames({"q", "keys", "t", "cold", "f16"})
-    ->Args({1, 4096, 1, 0, 0})
-    ->Args({1, 16384, 1, 0, 0})
-    ->Args({512, 4096, 1, 0, 0})
-    ->Args({1, 4096, 2, 1, 0})
-    ->Args({1, 4096, 2, 1, 1})
-    ->Args({1, 4096, 1, 1, 0})
+    ->ArgNames({"q", "keys", "t", "cold", "f16", "kv"})
+    ->Args({1, 4096, 1, 0, 0, 1})
+    ->Args({1, 16384, 1, 0, 0, 1})
+    ->Args({512, 4096, 1, 0, 0, 1})
+    ->Args({512, 4096, 1, 0, 0, 4})
+    ->Args({1, 4096, 2, 1, 0, 1})
+    ->Args({1, 4096, 2, 1, 1, 1})
+    ->Args({1, 4096, 1, 1, 0, 1})
+    ->Args({1, 4096, 1, 1, 0, 4})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -144,11 +144,13 @@ void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, i
       a.ZeroOutput(i, g, 0, a.head_dim());
     }
     // P·V by 16-column strips inside each key chunk: a strip of the chunk's V rows (4 KB)
-    // stays in L1 while every query and head of the block passes over it.
+    // stays in L1 while every query and head of the block passes over it. Heads of a KV head
+    // in ones or twos get 32 columns (the kernels keep more FMA chains going for them).
+    const int value_strip = group <= 2 ? 2 * kValueStrip : kValueStrip;
     for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
       const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
-      for (int col = 0; col < a.head_dim(); col += kValueStrip) {
-        const int nc = std::min(kValueStrip, a.head_dim() - col);
+      for (int col = 0; col < a.head_dim(); col += value_strip) {
+        const int nc = std::min(value_strip, a.head_dim() - col);
         for (int64_t i = i0; i < i1; ++i) {
           const int64_t f = first[i - i0], j0 = std::max(c0, f);
           const int64_t j1 = std::min(c1, last[i - i0] + 1);

@@ -97,11 +97,20 @@ inline void ScoreTile(int d, const float* q, int64_t q_stride, const uint8_t* k,
       for (int j = 0; j < kKeys; ++j)
         _mm_prefetch(reinterpret_cast<const char*>(ahead + j * k_stride + i * kElem), _MM_HINT_T0);
     }
-    __m256 kv[kKeys];
-    for (int j = 0; j < kKeys; ++j) kv[j] = LoadKv8<kType>(k + j * k_stride, i);
-    for (int h = 0; h < kHeads; ++h) {
-      const __m256 qv = _mm256_loadu_ps(q + h * q_stride + i);
-      for (int j = 0; j < kKeys; ++j) acc[h][j] = _mm256_fmadd_ps(qv, kv[j], acc[h][j]);
+    if constexpr (kHeads <= 2) {  // wide tiles: the query rows in registers, a key at a time
+      __m256 qv[kHeads];
+      for (int h = 0; h < kHeads; ++h) qv[h] = _mm256_loadu_ps(q + h * q_stride + i);
+      for (int j = 0; j < kKeys; ++j) {
+        const __m256 kv = LoadKv8<kType>(k + j * k_stride, i);
+        for (int h = 0; h < kHeads; ++h) acc[h][j] = _mm256_fmadd_ps(qv[h], kv, acc[h][j]);
+      }
+    } else {
+      __m256 kv[kKeys];
+      for (int j = 0; j < kKeys; ++j) kv[j] = LoadKv8<kType>(k + j * k_stride, i);
+      for (int h = 0; h < kHeads; ++h) {
+        const __m256 qv = _mm256_loadu_ps(q + h * q_stride + i);
+        for (int j = 0; j < kKeys; ++j) acc[h][j] = _mm256_fmadd_ps(qv, kv[j], acc[h][j]);
+      }
     }
   }
   for (int j = 0; j < kKeys; ++j) {
@@ -121,20 +130,25 @@ inline void ScoreTile(int d, const float* q, int64_t q_stride, const uint8_t* k,
   }
 }
 
-// Keys [0, n_keys) of k; with `prefetch`, each tile also prefetches the rows two tiles on,
-// up to row n_rows.
+// Keys [0, n_keys) of k in tiles of about twelve accumulators (one or two heads: eight or
+// six keys, so that enough independent FMA chains run), then threes, a two and a one; with
+// `prefetch`, each tile also prefetches the rows two tiles on, up to row n_rows.
 template <int kType, int kHeads>
 inline void ScoreKeys(int64_t n_keys, int d, const float* q, int64_t q_stride, const uint8_t* k,
                       uint64_t k_stride, float* s, int64_t s_stride, bool prefetch,
                       int64_t n_rows) {
-  constexpr int64_t kAhead = 6;
+  constexpr int64_t kTile = kHeads == 1 ? 8 : kHeads == 2 ? 6 : 3;
+  constexpr int64_t kAhead = 2 * kTile;
   auto ahead = [&](int64_t j) -> const uint8_t* {
-    return prefetch && j + kAhead + 3 <= n_rows ? k + (j + kAhead) * k_stride : nullptr;
+    return prefetch && j + kAhead + kTile <= n_rows ? k + (j + kAhead) * k_stride : nullptr;
   };
   int64_t j = 0;
+  for (; j + kTile <= n_keys; j += kTile)
+    ScoreTile<kType, kHeads, kTile>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride,
+                                    ahead(j));
   for (; j + 3 <= n_keys; j += 3)
     ScoreTile<kType, kHeads, 3>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride,
-                                ahead(j));
+                                nullptr);
   if (n_keys - j == 2)
     ScoreTile<kType, kHeads, 2>(d, q, q_stride, k + j * k_stride, k_stride, s + j, s_stride,
                                 nullptr);
@@ -185,8 +199,14 @@ void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, c
   auto load_v = [](const uint8_t* row, int64_t i) {
     return LoadKv8<kType>(row, static_cast<int>(i));
   };
-  int i = static_cast<int>(
-      avx2::FmaStrips16<kHeads, true>(d, n_keys, p, p_stride, v, v_stride, load_v, o, o_stride));
+  int i = 0;
+  if constexpr (kHeads <= 2) {  // 32 columns: enough FMA chains for one or two heads
+    i = static_cast<int>(
+        avx2::FmaStrips32<kHeads, true>(d, n_keys, p, p_stride, v, v_stride, load_v, o, o_stride));
+  }
+  constexpr int kElem = kType == 0 ? 4 : 2;
+  i += static_cast<int>(avx2::FmaStrips16<kHeads, true>(d - i, n_keys, p, p_stride, v + i * kElem,
+                                                        v_stride, load_v, o + i, o_stride));
   for (; i + 8 <= d; i += 8) {
     __m256 acc[kHeads];
     for (int h = 0; h < kHeads; ++h) acc[h] = _mm256_loadu_ps(o + h * o_stride + i);

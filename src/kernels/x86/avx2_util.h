@@ -115,4 +115,42 @@ inline int64_t FmaStrips16(int64_t N, int64_t K, const float* A, int64_t lda, co
   return n;
 }
 
+// FmaStrips16 for one or two rows of A over 32-column strips: MR x 4 accumulators, so that
+// enough independent FMA chains run (MR x 2 leaves the FMA units waiting on latency). Same
+// operations per output element; returns the columns done (N rounded down to 32).
+template <int MR, bool kAccumulate, typename LoadB>
+inline int64_t FmaStrips32(int64_t N, int64_t K, const float* A, int64_t lda, const uint8_t* b,
+                           uint64_t b_stride, LoadB load_b, float* C, int64_t ldc) {
+  static_assert(MR == 1 || MR == 2);
+  int64_t n = 0;
+  for (; n + 32 <= N; n += 32) {
+    __m256 acc[MR][4];
+    for (int r = 0; r < MR; ++r) {
+      acc[r][0] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n) : _mm256_setzero_ps();
+      acc[r][1] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n + 8) : _mm256_setzero_ps();
+      acc[r][2] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n + 16) : _mm256_setzero_ps();
+      acc[r][3] = kAccumulate ? _mm256_loadu_ps(C + r * ldc + n + 24) : _mm256_setzero_ps();
+    }
+    const uint8_t* row = b;
+    for (int64_t k = 0; k < K; ++k, row += b_stride) {
+      const __m256 b0 = load_b(row, n), b1 = load_b(row, n + 8), b2 = load_b(row, n + 16),
+                   b3 = load_b(row, n + 24);
+      for (int r = 0; r < MR; ++r) {
+        const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+        acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+        acc[r][2] = _mm256_fmadd_ps(a, b2, acc[r][2]);
+        acc[r][3] = _mm256_fmadd_ps(a, b3, acc[r][3]);
+      }
+    }
+    for (int r = 0; r < MR; ++r) {
+      _mm256_storeu_ps(C + r * ldc + n, acc[r][0]);
+      _mm256_storeu_ps(C + r * ldc + n + 8, acc[r][1]);
+      _mm256_storeu_ps(C + r * ldc + n + 16, acc[r][2]);
+      _mm256_storeu_ps(C + r * ldc + n + 24, acc[r][3]);
+    }
+  }
+  return n;
+}
+
 }  // namespace pocket::kernels::avx2

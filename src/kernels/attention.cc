@@ -17,6 +17,10 @@ constexpr int64_t kBlockScratchFloats = int64_t{1} << 22;
 constexpr int64_t kValueRows = 8;
 // Columns of V per pass of a block's queries over one key chunk.
 constexpr int kValueStrip = 16;
+// Below this many query heads per KV head, a block's queries share each kernel call (their
+// rows gathered into scratch): one query's heads alone give the score and P·V tiles too
+// little work per K or V row.
+constexpr int kBatchBelowGroup = 4;
 
 int BlockCap(int64_t max_keys, int group) {
   const int64_t per_query = std::max<int64_t>(1, max_keys) * std::max(1, group);
@@ -57,14 +61,22 @@ class AttentionCall {
     }
   }
 
+  // Query i's rows of KV head g (group() rows of head_dim(), one after another).
+  const float* QueryRows(int64_t i, int g) const { return q_ + (i * p_.n_head + g * group_) * d_; }
+  float* OutputRows(int64_t i, int g) const { return out_ + (i * p_.n_head + g * group_) * d_; }
+
   // Scores of query i's heads of KV head g against keys [j0, j1): row h at s + h * s_stride,
   // key j0 at column 0. The keys' slots form at most two runs (the ring wraps once).
   void Scores(int64_t i, int g, int64_t j0, int64_t j1, float* s, int64_t s_stride) const {
-    const float* qg = q_ + (i * p_.n_head + g * group_) * d_;
+    ScoreRows(QueryRows(i, g), group_, d_, g, j0, j1, s, s_stride);
+  }
+  // The same for nh query rows at q + r * q_stride (heads of KV head g, of any queries).
+  void ScoreRows(const float* q, int nh, int64_t q_stride, int g, int64_t j0, int64_t j1, float* s,
+                 int64_t s_stride) const {
     for (int64_t j = j0; j < j1;) {
       const int64_t slot = j % kv_.capacity;
       const int64_t run = std::min(j1 - j, kv_.capacity - slot);
-      scores_(run, d_, group_, qg, d_, KeyRow(slot, g), slot_bytes_, s + (j - j0), s_stride);
+      scores_(run, d_, nh, q, q_stride, KeyRow(slot, g), slot_bytes_, s + (j - j0), s_stride);
       j += run;
     }
   }
@@ -73,12 +85,17 @@ class AttentionCall {
   // p_h at p + h * p_stride with key j0 at column 0.
   void WeightedSum(int64_t i, int g, int64_t j0, int64_t j1, const float* p, int64_t p_stride,
                    int c0, int nc) const {
-    float* og = out_ + (i * p_.n_head + g * group_) * d_ + c0;
+    WeightedSumRows(group_, g, j0, j1, p, p_stride, c0, nc, OutputRows(i, g), d_);
+  }
+  // The same for nh output rows at o + r * o_stride (p_r at p + r * p_stride).
+  void WeightedSumRows(int nh, int g, int64_t j0, int64_t j1, const float* p, int64_t p_stride,
+                       int c0, int nc, float* o, int64_t o_stride) const {
     for (int64_t j = j0; j < j1;) {
       const int64_t slot = j % kv_.capacity;
       const int64_t run = std::min(j1 - j, kv_.capacity - slot);
-      weighted_sum_(run, nc, group_, p + (j - j0), p_stride,
-                    ValueRow(slot, g) + static_cast<uint64_t>(c0) * elem_, slot_bytes_, og, d_);
+      weighted_sum_(run, nc, nh, p + (j - j0), p_stride,
+                    ValueRow(slot, g) + static_cast<uint64_t>(c0) * elem_, slot_bytes_, o + c0,
+                    o_stride);
       j += run;
     }
   }
@@ -113,6 +130,81 @@ class AttentionCall {
   decltype(KernelTable::softmax) softmax_;
 };
 
+// The run [*ia, *ib) of the block's queries that see every key of [c0, c1) (empty: *ia = -1).
+void CoveringRun(int64_t i0, int64_t i1, const int64_t* first, const int64_t* last, int64_t c0,
+                 int64_t c1, int64_t* ia, int64_t* ib) {
+  *ia = *ib = -1;
+  for (int64_t i = i0; i < i1; ++i) {
+    if (first[i - i0] > c0 || last[i - i0] < c1 - 1) continue;
+    if (*ia < 0) {
+      *ia = i;
+      *ib = i + 1;
+    } else if (*ib == i) {
+      *ib = i + 1;
+    }
+  }
+}
+
+// One block of queries [i0, i1) for KV head g with few query heads per KV head: the block's
+// query rows are gathered (and its outputs accumulated) in `buf`, so that for each key chunk
+// one kernel call serves every query that sees the whole chunk, as if they were more heads;
+// the others (the causal diagonal, window edges) go one query at a time. Score rows hold key
+// j at column j - lo (row_len >= hi - lo + 1). Same operations per output element as the
+// per-query path, so the same bits.
+void BatchedBlock(const AttentionCall& a, int g, int64_t i0, int64_t i1, const int64_t* first,
+                  const int64_t* last, int64_t lo, int64_t hi, float* rows, int64_t row_len,
+                  float* buf) {
+  const int group = a.group(), d = a.head_dim();
+  const int64_t per_query = static_cast<int64_t>(group) * d;
+  float* qbuf = buf;
+  float* obuf = buf + (i1 - i0) * per_query;
+  for (int64_t i = i0; i < i1; ++i)
+    std::memcpy(qbuf + (i - i0) * per_query, a.QueryRows(i, g), sizeof(float) * per_query);
+  auto row_of = [&](int64_t i) { return rows + (i - i0) * group * row_len; };
+  for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
+    const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
+    int64_t ia, ib;
+    CoveringRun(i0, i1, first, last, c0, c1, &ia, &ib);
+    if (ia >= 0) {
+      a.ScoreRows(qbuf + (ia - i0) * per_query, static_cast<int>((ib - ia) * group), d, g, c0, c1,
+                  row_of(ia) + (c0 - lo), row_len);
+    }
+    for (int64_t i = i0; i < i1; ++i) {
+      if (i >= ia && i < ib) continue;
+      const int64_t j0 = std::max(c0, first[i - i0]), j1 = std::min(c1, last[i - i0] + 1);
+      if (j0 < j1) a.Scores(i, g, j0, j1, row_of(i) + (j0 - lo), row_len);
+    }
+  }
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t n_keys = last[i - i0] - first[i - i0] + 1;
+    for (int h = 0; h < group; ++h)
+      a.Softmax(n_keys, row_of(i) + h * row_len + (first[i - i0] - lo));
+  }
+  std::memset(obuf, 0, sizeof(float) * static_cast<size_t>((i1 - i0) * per_query));
+  for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
+    const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
+    int64_t ia, ib;
+    CoveringRun(i0, i1, first, last, c0, c1, &ia, &ib);
+    for (int col = 0; col < d; col += kValueStrip) {
+      const int nc = std::min(kValueStrip, d - col);
+      if (ia >= 0) {
+        a.WeightedSumRows(static_cast<int>((ib - ia) * group), g, c0, c1, row_of(ia) + (c0 - lo),
+                          row_len, col, nc, obuf + (ia - i0) * per_query, d);
+      }
+      for (int64_t i = i0; i < i1; ++i) {
+        if (i >= ia && i < ib) continue;
+        const int64_t j0 = std::max(c0, first[i - i0]), j1 = std::min(c1, last[i - i0] + 1);
+        if (j0 < j1) {
+          a.WeightedSumRows(group, g, j0, j1, row_of(i) + (j0 - lo), row_len, col, nc,
+                            obuf + (i - i0) * per_query, d);
+        }
+      }
+    }
+  }
+  for (int64_t i = i0; i < i1; ++i)
+    std::memcpy(a.OutputRows(i, g), obuf + (i - i0) * per_query, sizeof(float) * per_query);
+}
+
 // A chunk of queries: one task per (block of consecutive queries, KV head). The block walks
 // its keys in chunks, each chunk's K (then V) rows serving every query of the block from L2,
 // and keeps the block's score rows (query, head) in the thread's scratch.
@@ -129,6 +221,11 @@ void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, i
       a.Visible(i, &first[i - i0], &last[i - i0]);
       lo = std::min(lo, first[i - i0]);
       hi = std::max(hi, last[i - i0]);
+    }
+    if (group < kBatchBelowGroup && i1 - i0 > 1 && hi - lo + 1 <= row_len) {
+      BatchedBlock(a, g, i0, i1, first, last, lo, hi, rows, row_len,
+                   scratch->block_rows[static_cast<size_t>(thread)].data());
+      return;
     }
     auto row_of = [&](int64_t i) { return rows + (i - i0) * group * row_len; };
     for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
@@ -213,7 +310,8 @@ void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, 
 
 }  // namespace
 
-void AttentionScratch::Reserve(int n_threads, int64_t max_keys, int n_head, int group) {
+void AttentionScratch::Reserve(int n_threads, int64_t max_keys, int n_head, int group,
+                               int head_dim) {
   // A block's rows, BlockCap(m, group) * group * m floats for any m <= max_keys: at most
   // kBlockScratchFloats when the cap binds (a block of 2 or more), else one query's rows.
   const int64_t rows = static_cast<int64_t>(std::max(1, group)) * max_keys;
@@ -222,6 +320,13 @@ void AttentionScratch::Reserve(int n_threads, int64_t max_keys, int n_head, int 
   scores.resize(static_cast<size_t>(n_threads));
   for (auto& s : scores) {
     if (static_cast<int64_t>(s.size()) < per_thread) s.resize(static_cast<size_t>(per_thread));
+  }
+  // BatchedBlock's gathered query and output rows.
+  const int64_t block_floats =
+      int64_t{2} * kMaxBlock * std::min(group, kBatchBelowGroup - 1) * head_dim;
+  block_rows.resize(static_cast<size_t>(n_threads));
+  for (auto& b : block_rows) {
+    if (static_cast<int64_t>(b.size()) < block_floats) b.resize(static_cast<size_t>(block_floats));
   }
   if (static_cast<int64_t>(single.size()) < n_head * max_keys)
     single.resize(static_cast<size_t>(n_head * max_keys));
@@ -238,7 +343,7 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
     a.Visible(i, &first, &last);
     max_keys = std::max(max_keys, last - first + 1);
   }
-  scratch->Reserve(n_threads, max_keys, p.n_head, a.group());
+  scratch->Reserve(n_threads, max_keys, p.n_head, a.group(), p.head_dim);
   if (n_tok == 1) {
     SingleQueryAttention(a, pool, p.n_head, p.n_kv_head, scratch->single.data(), max_keys);
     return;

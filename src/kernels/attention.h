@@ -47,10 +47,11 @@ struct AttentionParams {
 // the threads (decode). Grown on first use, then reused.
 struct AttentionScratch {
   std::vector<std::vector<float>> scores;
+  std::vector<std::vector<float>> block_rows;  // a block's query and output rows, per thread
   std::vector<float> single;
   // Sizes the buffers so that no call with up to `max_keys` visible keys, `n_head` query
-  // heads and `group` query heads per KV head allocates.
-  void Reserve(int n_threads, int64_t max_keys, int n_head, int group);
+  // heads, `group` query heads per KV head and heads of up to `head_dim` allocates.
+  void Reserve(int n_threads, int64_t max_keys, int n_head, int group, int head_dim = 0);
 };
 
 // q: [n_tok][n_head * head_dim] f32; out: same shape. Keys up to pos0 + n_tok - 1 must

@@ -128,7 +128,8 @@ void Decoder::AllocateBuffers() {
   for (int kv_heads : c_.n_head_kv) {
     if (kv_heads > 0) max_group = std::max(max_group, c_.n_head / kv_heads);
   }
-  attn_scratch_.Reserve(pool_ ? pool_->size() : 1, opt_.n_ctx, c_.n_head, max_group);
+  attn_scratch_.Reserve(pool_ ? pool_->size() : 1, opt_.n_ctx, c_.n_head, max_group,
+                        static_cast<int>(std::max(c_.head_dim_swa, c_.head_dim_full)));
   rope_swa_.assign(B * Sz(c_.head_dim_swa), 0.0f);
   rope_full_.assign(B * Sz(c_.head_dim_full), 0.0f);
 }

@@ -343,15 +343,19 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
     a.Visible(i, &first, &last);
     max_keys = std::max(max_keys, last - first + 1);
   }
-  scratch->Reserve(n_threads, max_keys, p.n_head, a.group(), p.head_dim);
+  // Score rows: max_keys columns, or for blocks batched across queries (BatchedBlock) room
+  // for a whole block's key span, which a window shifts by one key per query.
+  const int64_t row_len =
+      n_tok > 1 && a.group() < kBatchBelowGroup ? max_keys + kMaxBlock - 1 : max_keys;
+  scratch->Reserve(n_threads, row_len, p.n_head, a.group(), p.head_dim);
   if (n_tok == 1) {
     SingleQueryAttention(a, pool, p.n_head, p.n_kv_head, scratch->single.data(), max_keys);
     return;
   }
   // Blocks as large as the scratch allows, but enough tasks to keep every thread busy.
   const int64_t fill = std::max<int64_t>(1, n_tok * p.n_kv_head / (4 * n_threads));
-  const int block = static_cast<int>(std::min<int64_t>(BlockCap(max_keys, a.group()), fill));
-  BlockedAttention(a, pool, n_tok, p.n_kv_head, block, max_keys, scratch);
+  const int block = static_cast<int>(std::min<int64_t>(BlockCap(row_len, a.group()), fill));
+  BlockedAttention(a, pool, n_tok, p.n_kv_head, block, row_len, scratch);
 }
 
 }  // namespace pocket::kernels

@@ -548,13 +548,23 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
   struct Case {
     int64_t pos0, n_tok, window;
     bool groups;
+    int nh = 4;  // over 2 KV heads
   };
-  for (const Case& c : {Case{9, 6, 5, false}, Case{9, 6, 0, false}, Case{100, 40, 70, false},
-                        Case{0, 130, 0, false}, Case{150, 37, 0, false}, Case{30, 24, 9, true}}) {
-    SCOPED_TRACE(::testing::Message() << "pos0 " << c.pos0 << " n_tok " << c.n_tok << " window "
-                                      << c.window << (c.groups ? " groups" : ""));
+  std::vector<Case> cases = {Case{9, 6, 5, false},     Case{9, 6, 0, false},
+                             Case{100, 40, 70, false}, Case{0, 130, 0, false},
+                             Case{150, 37, 0, false},  Case{30, 24, 9, true}};
+  // Each also with four query heads per KV head: two are batched across a block's queries,
+  // four go one query at a time.
+  for (size_t i = 0, n = cases.size(); i < n; ++i) {
+    cases.push_back(cases[i]);
+    cases.back().nh = 8;
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message()
+                 << "pos0 " << c.pos0 << " n_tok " << c.n_tok << " window " << c.window
+                 << (c.groups ? " groups" : "") << " heads " << c.nh);
     ThreadPool pool(2);
-    const int nh = 4, nkv = 2, d = 20;
+    const int nh = c.nh, nkv = 2, d = 20;
     const int64_t pos0 = c.pos0, n_tok = c.n_tok, total = pos0 + n_tok;
     const int64_t cap = c.window ? c.window - 1 + n_tok : total;
     const std::vector<float> keys = RandomVector(total * nkv * d, 21),

@@ -93,6 +93,16 @@ const char* KvTypeName(KvType t) {
   return "?";
 }
 
+bool ParseKvType(std::string_view name, KvType* t) {
+  for (int i = 0; i < kNumKvTypes; ++i) {
+    if (name == KvTypeName(static_cast<KvType>(i))) {
+      *t = static_cast<KvType>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
 const KernelTable& Kernels() { return *GetTables().best; }
 
 const KernelTable* KernelsFor(Isa isa) {

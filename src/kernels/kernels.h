@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "tensor/dtype.h"
@@ -29,6 +30,8 @@ enum class KvType { kF32 = 0, kF16 = 1, kBF16 = 2 };
 inline constexpr int kNumKvTypes = 3;
 int KvTypeBytes(KvType t);
 const char* KvTypeName(KvType t);
+// The type KvTypeName calls `name` ("f32", "f16", "bf16"); false for any other name.
+bool ParseKvType(std::string_view name, KvType* t);
 
 // ggml type ids index the per-type entries (all ids are < 64).
 inline constexpr int kMaxTypeId = 64;

@@ -643,6 +643,21 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
 std::string IsaParamName(const ::testing::TestParamInfo<Isa>& info) { return IsaName(info.param); }
 INSTANTIATE_TEST_SUITE_P(AllIsas, IsaTest, ::testing::ValuesIn(SupportedIsas()), IsaParamName);
 
+// --kv-type's names: each type's name parses back to it; anything else is refused.
+TEST(Dispatch, KvTypeNamesParseBack) {
+  for (int i = 0; i < kNumKvTypes; ++i) {
+    const KvType t = static_cast<KvType>(i);
+    KvType got = t == KvType::kF32 ? KvType::kF16 : KvType::kF32;
+    ASSERT_TRUE(ParseKvType(KvTypeName(t), &got)) << KvTypeName(t);
+    EXPECT_EQ(got, t);
+  }
+  KvType untouched = KvType::kBF16;
+  for (const char* bad : {"", "F16", "q8_0", "f16 ", "fp16"}) {
+    EXPECT_FALSE(ParseKvType(bad, &untouched)) << bad;
+    EXPECT_EQ(untouched, KvType::kBF16);
+  }
+}
+
 TEST(Dispatch, BestTableIsSupportedAndComplete) {
   const KernelTable& k = Kernels();
   EXPECT_NE(KernelsFor(k.isa), nullptr);

@@ -68,15 +68,9 @@ int RunBench(int argc, char** argv) {
       !args.GetInt("--threads", 0, 0, 1024, &threads) || !args.GetInt("--repetitions", 5, 1, 1000, &reps)) {
     return ReportUsage("bench", args.error());
   }
-  const std::string kv_name = args.Get("--kv-type", "f32");
-  kernels::KvType kv_type = kernels::KvType::kF32;
-  if (kv_name == "f16") {
-    kv_type = kernels::KvType::kF16;
-  } else if (kv_name == "bf16") {
-    kv_type = kernels::KvType::kBF16;
-  } else if (kv_name != "f32") {
+  kernels::KvType kv_type;
+  if (!kernels::ParseKvType(args.Get("--kv-type", "f32"), &kv_type))
     return ReportUsage("bench", "--kv-type must be f32, f16 or bf16");
-  }
   long long budget = kDefaultImageBudget;
   if (!args.GetInt("--image-tokens", kDefaultImageBudget, 1, 100000, &budget)) return ReportUsage("bench", args.error());
   if (Status st = CheckImageBudget(static_cast<int>(budget)); !st.ok()) return ReportUsage("bench", st.message());

@@ -96,13 +96,9 @@ int RunLogits(int argc, char** argv) {
   }
   if (greedy > 0 && !args.Has("--greedy-out"))
     return ReportUsage("logits", "--greedy needs --greedy-out");
-  const std::string kv_type = args.Get("--kv-type", "f32");
-  if (kv_type != "f32" && kv_type != "f16" && kv_type != "bf16") {
+  kernels::KvType kv;
+  if (!kernels::ParseKvType(args.Get("--kv-type", "f32"), &kv))
     return ReportUsage("logits", "--kv-type must be f32, f16 or bf16");
-  }
-  kernels::KvType kv = kv_type == "f16"    ? kernels::KvType::kF16
-                       : kv_type == "bf16" ? kernels::KvType::kBF16
-                                           : kernels::KvType::kF32;
 
   auto text = ReadFileToString(args.Get("--tokens"), 64u << 20);
   if (!text.ok()) return ReportError(text.status());

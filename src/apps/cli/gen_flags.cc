@@ -59,12 +59,10 @@ bool ReadGenerationFlags(Args& args, GenerationSetup* s, std::string* error) {
     *error = args.error();
     return false;
   }
-  const std::string kv = args.Get("--kv-type", "f32");
-  if (kv != "f32" && kv != "f16" && kv != "bf16") {
+  if (!kernels::ParseKvType(args.Get("--kv-type", "f32"), &s->session.kv_type)) {
     *error = "--kv-type must be f32, f16 or bf16";
     return false;
   }
-  s->session.kv_type = kv == "f16" ? kernels::KvType::kF16 : kv == "bf16" ? kernels::KvType::kBF16 : kernels::KvType::kF32;
   s->session.n_ctx = ctx;
   s->session.batch = batch;
   s->threads = static_cast<int>(threads);

@@ -14,6 +14,17 @@
 namespace pocket::kernels {
 namespace {  // NOLINT(build/namespaces): internal linkage per ISA file, see above
 
+// Bytes of one group-block (eight rows' share of one quant block) in the packed layout of
+// kernels/packed.h, per type; the tiles step through a group by these.
+constexpr int kQ4GroupBlock = 144;      // 8 f16 scales + 8 rows x 16 quant bytes
+constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
+constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
+constexpr int kQ2KGroupBlock = 672;     // d, dmin, scale/min bytes, 8 rows x 64 quant bytes
+constexpr int kQ3KGroupBlock = 912;     // d, int8 scales, 8 rows x 64 quant + 32 hmask bytes
+constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
+constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
+constexpr int kQ6KGroupBlock = 1680;    // d, int8 scales, 16 code triples of 3 x 32 bytes
+
 using TileFn = void (*)(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride,
                         const uint8_t* info, uint64_t info_stride, float* out, int64_t ldo);
 

@@ -24,20 +24,25 @@
 namespace pocket::kernels {
 namespace {  // NOLINT(build/namespaces): internal linkage per ISA file, see above
 
-constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
-constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
-constexpr int kQ2KGroupBlock = 672;     // d, dmin, scale/min bytes, 8 rows x 64 quant bytes
-constexpr int kQ3KGroupBlock = 912;     // d, int8 scales, 8 rows x 64 quant + 32 hmask bytes
-constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
-constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
-constexpr int kQ6KGroupBlock = 1680;    // d, int8 scales, 16 code triples of 3 x 32 bytes
-
 inline const int8_t* QuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
   return reinterpret_cast<const quant::BlockQ8_0*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
 }
 
 inline const int8_t* SuperQuantsOf(const uint8_t* a, uint64_t a_stride, int c, int64_t b) {
   return reinterpret_cast<const quant::BlockQ8_K*>(a + static_cast<uint64_t>(c) * a_stride)[b].qs;
+}
+
+// The start of a 32-element step: each of NC activation rows' 32 quants (row c's at
+// quants(c)) as two vectors, and the rows' int32 sums (weight rows 0-3, 4-7) at zero.
+template <int NC, typename Quants>
+inline void StartStep(Quants quants, int8x16_t (&qa)[NC][2], int32x4_t (&s_lo)[NC],
+                      int32x4_t (&s_hi)[NC]) {
+  for (int c = 0; c < NC; ++c) {
+    const int8_t* q = quants(c);
+    qa[c][0] = vld1q_s8(q);
+    qa[c][1] = vld1q_s8(q + 16);
+    s_lo[c] = s_hi[c] = vdupq_n_s32(0);
+  }
 }
 
 // Eight bytes at p, one per row, widened to two int32 vectors (rows 0-3, rows 4-7).
@@ -138,12 +143,7 @@ void TileQ8_0(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
     const uint8_t* blk = wg + b * kQ8GroupBlock;
     int8x16_t qa[NC][2];
     int32x4_t s_lo[NC], s_hi[NC];
-    for (int c = 0; c < NC; ++c) {
-      const int8_t* q = QuantsOf(a, a_stride, c, b);
-      qa[c][0] = vld1q_s8(q);
-      qa[c][1] = vld1q_s8(q + 16);
-      s_lo[c] = s_hi[c] = vdupq_n_s32(0);
-    }
+    StartStep<NC>([&](int c) { return QuantsOf(a, a_stride, c, b); }, qa, s_lo, s_hi);
     Unroll<8>([&]<int J>() {
       const int8x16_t w_lo = vld1q_s8(reinterpret_cast<const int8_t*>(blk + 16 + 32 * J));
       const int8x16_t w_hi = vld1q_s8(reinterpret_cast<const int8_t*>(blk + 32 + 32 * J));
@@ -207,12 +207,7 @@ void TileNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
     const uint8_t* blk = wg + b * kGroupBlock;
     int8x16_t qa[NC][2];
     int32x4_t s_lo[NC], s_hi[NC];
-    for (int c = 0; c < NC; ++c) {
-      const int8_t* q = QuantsOf(a, a_stride, c, b);
-      qa[c][0] = vld1q_s8(q);
-      qa[c][1] = vld1q_s8(q + 16);
-      s_lo[c] = s_hi[c] = vdupq_n_s32(0);
-    }
+    StartStep<NC>([&](int c) { return QuantsOf(a, a_stride, c, b); }, qa, s_lo, s_hi);
     Unroll<4>([&]<int J>() {
       const uint8x16_t raw_lo = vld1q_u8(blk + kHeader + 32 * J);
       const uint8x16_t raw_hi = vld1q_u8(blk + kHeader + 16 + 32 * J);
@@ -277,12 +272,8 @@ void TileIQ4_XS(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
     for (int sb = 0; sb < 8; ++sb) {
       int8x16_t qa[NC][2];
       int32x4_t s_lo[NC], s_hi[NC];
-      for (int c = 0; c < NC; ++c) {
-        const int8_t* q = SuperQuantsOf(a, a_stride, c, b) + 32 * sb;
-        qa[c][0] = vld1q_s8(q);
-        qa[c][1] = vld1q_s8(q + 16);
-        s_lo[c] = s_hi[c] = vdupq_n_s32(0);
-      }
+      StartStep<NC>([&](int c) { return SuperQuantsOf(a, a_stride, c, b) + 32 * sb; }, qa, s_lo,
+                    s_hi);
       Unroll<4>([&]<int J>() {
         const uint8_t* v = blk + 80 + 32 * (4 * sb + J);
         const uint8x16_t raw_lo = vld1q_u8(v), raw_hi = vld1q_u8(v + 16);
@@ -430,12 +421,8 @@ void TileQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
       for (int half = 0; half < 2; ++half) {  // 0: low nibbles (sub-block 2p), 1: high
         int8x16_t qa[NC][2];
         int32x4_t s_lo[NC], s_hi[NC];
-        for (int c = 0; c < NC; ++c) {
-          const int8_t* q = SuperQuantsOf(a, a_stride, c, b) + 64 * p + 32 * half;
-          qa[c][0] = vld1q_s8(q);
-          qa[c][1] = vld1q_s8(q + 16);
-          s_lo[c] = s_hi[c] = vdupq_n_s32(0);
-        }
+        StartStep<NC>([&](int c) { return SuperQuantsOf(a, a_stride, c, b) + 64 * p + 32 * half; },
+                      qa, s_lo, s_hi);
         Unroll<8>([&]<int J>() {
           const uint8_t* v = blk + 160 + 32 * (8 * p + J);
           uint8x16_t w_lo = vld1q_u8(v), w_hi = vld1q_u8(v + 16);

@@ -25,15 +25,6 @@ namespace {  // NOLINT(build/namespaces): internal linkage per ISA file, see abo
 using quant::BlockQ8_0;
 using quant::BlockQ8_K;
 
-constexpr int kQ4GroupBlock = 144;      // 8 f16 scales + 8 rows x 16 quant bytes
-constexpr int kQ8GroupBlock = 272;      // 8 f16 scales + 8 rows x 32 quants
-constexpr int kIQ4XSGroupBlock = 1104;  // d[8], int8 scales[8][8], 8 rows x 128 quant bytes
-constexpr int kQ2KGroupBlock = 672;     // d, dmin, scale/min bytes, 8 rows x 64 quant bytes
-constexpr int kQ3KGroupBlock = 912;     // d, int8 scales, 8 rows x 64 quant + 32 hmask bytes
-constexpr int kQ4KGroupBlock = 1184;    // d, dmin, scales, mins, 8 rows x 128 quant bytes
-constexpr int kQ5KGroupBlock = 1440;    // the Q4_K group-block + 32 x 8 fifth-bit bytes
-constexpr int kQ6KGroupBlock = 1680;    // d, scales, 16 code triples of 3 x 32 bytes
-
 inline __m256i Broadcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);

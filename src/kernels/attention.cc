@@ -22,6 +22,13 @@ constexpr int kValueStrip = 16;
 // little work per K or V row.
 constexpr int kBatchBelowGroup = 4;
 
+// Columns of a prefill block's score rows: a query's keys, or with fewer than
+// kBatchBelowGroup heads per KV head (BatchedBlock) room for the block's whole key span,
+// which a window shifts by one key per query.
+int64_t BlockRowLength(int64_t max_keys, int group) {
+  return group < kBatchBelowGroup ? max_keys + kMaxBlock - 1 : max_keys;
+}
+
 int BlockCap(int64_t max_keys, int group) {
   const int64_t per_query = std::max<int64_t>(1, max_keys) * std::max(1, group);
   return static_cast<int>(std::clamp<int64_t>(kBlockScratchFloats / per_query, 1, kMaxBlock));
@@ -312,9 +319,13 @@ void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, 
 
 void AttentionScratch::Reserve(int n_threads, int64_t max_keys, int n_head, int group,
                                int head_dim) {
-  // A block's rows, BlockCap(m, group) * group * m floats for any m <= max_keys: at most
+  // A block's rows, BlockCap(m, g) * g * m floats for m = BlockRowLength(k, g), any k <=
+  // max_keys and any g <= group (a model's layers may group fewer heads): at most
   // kBlockScratchFloats when the cap binds (a block of 2 or more), else one query's rows.
-  const int64_t rows = static_cast<int64_t>(std::max(1, group)) * max_keys;
+  const int small = std::min(std::max(1, group), kBatchBelowGroup - 1);
+  const int64_t rows =
+      std::max(static_cast<int64_t>(std::max(1, group)) * BlockRowLength(max_keys, group),
+               static_cast<int64_t>(small) * BlockRowLength(max_keys, small));
   const int64_t per_thread =
       std::min<int64_t>(kMaxBlock * rows, std::max<int64_t>(rows, kBlockScratchFloats));
   scores.resize(static_cast<size_t>(n_threads));
@@ -343,17 +354,14 @@ void Attention(const KernelTable& k, ThreadPool* pool, const AttentionParams& p,
     a.Visible(i, &first, &last);
     max_keys = std::max(max_keys, last - first + 1);
   }
-  // Score rows: max_keys columns, or for blocks batched across queries (BatchedBlock) room
-  // for a whole block's key span, which a window shifts by one key per query.
-  const int64_t row_len =
-      n_tok > 1 && a.group() < kBatchBelowGroup ? max_keys + kMaxBlock - 1 : max_keys;
-  scratch->Reserve(n_threads, row_len, p.n_head, a.group(), p.head_dim);
+  scratch->Reserve(n_threads, max_keys, p.n_head, a.group(), p.head_dim);
   if (n_tok == 1) {
     SingleQueryAttention(a, pool, p.n_head, p.n_kv_head, scratch->single.data(), max_keys);
     return;
   }
   // Blocks as large as the scratch allows, but enough tasks to keep every thread busy.
   const int64_t fill = std::max<int64_t>(1, n_tok * p.n_kv_head / (4 * n_threads));
+  const int64_t row_len = BlockRowLength(max_keys, a.group());
   const int block = static_cast<int>(std::min<int64_t>(BlockCap(row_len, a.group()), fill));
   BlockedAttention(a, pool, n_tok, p.n_kv_head, block, row_len, scratch);
 }

@@ -643,6 +643,33 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
 std::string IsaParamName(const ::testing::TestParamInfo<Isa>& info) { return IsaName(info.param); }
 INSTANTIATE_TEST_SUITE_P(AllIsas, IsaTest, ::testing::ValuesIn(SupportedIsas()), IsaParamName);
 
+// A scratch reserved for a context and head grouping serves every call within them without
+// allocating (the decoder reserves once; prefill chunks must not allocate), including the
+// batched blocks of two heads per KV head, whose score rows need room past one query's keys.
+TEST(AttentionScratchTest, ReservedScratchServesPrefillWithoutGrowing) {
+  const int nh = 4, nkv = 2, d = 20;
+  const int64_t n_ctx = 96, pos0 = 32, n_tok = n_ctx - pos0;  // the last query sees all n_ctx
+  ThreadPool pool(2);
+  AttentionScratch scratch;
+  scratch.Reserve(pool.size(), n_ctx, nh, nh / nkv, d);
+  std::vector<const float*> before;
+  for (const auto& v : scratch.scores) before.push_back(v.data());
+  for (const auto& v : scratch.block_rows) before.push_back(v.data());
+  before.push_back(scratch.single.data());
+  const std::vector<float> kc = RandomVector(n_ctx * nkv * d, 1), vc = RandomVector(kc.size(), 2);
+  const std::vector<float> q = RandomVector(n_tok * nh * d, 3);
+  std::vector<float> out(q.size());
+  KvLayerView view{reinterpret_cast<const uint8_t*>(kc.data()),
+                   reinterpret_cast<const uint8_t*>(vc.data()), n_ctx, KvType::kF32};
+  Attention(Kernels(), &pool, AttentionParams{nh, nkv, d, 0}, view, q.data(), n_tok, pos0,
+            out.data(), &scratch);
+  std::vector<const float*> after;
+  for (const auto& v : scratch.scores) after.push_back(v.data());
+  for (const auto& v : scratch.block_rows) after.push_back(v.data());
+  after.push_back(scratch.single.data());
+  EXPECT_EQ(before, after);
+}
+
 // --kv-type's names: each type's name parses back to it; anything else is refused.
 TEST(Dispatch, KvTypeNamesParseBack) {
   for (int i = 0; i < kNumKvTypes; ++i) {

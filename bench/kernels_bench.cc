@@ -129,6 +129,9 @@ POCKET_FFN_BENCH(Q6_K);
       ->Args({64, 1536, 1536, 1})
 POCKET_ROWS_BENCH(Q5_0);
 POCKET_ROWS_BENCH(Q5_K);
+POCKET_ROWS_BENCH(F32);
+POCKET_ROWS_BENCH(F16);
+POCKET_ROWS_BENCH(BF16);
 #undef POCKET_ROWS_BENCH
 
 // The encoders' attention: scores of `rows` queries over 2394 keys (head size 64), then the

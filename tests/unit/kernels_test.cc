@@ -153,10 +153,11 @@ TEST_P(IsaTest, VecDotOnRandomBlockBytes) {
 TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
   ThreadPool pool(3);
   for (DType t :
-       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kF32}) {
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16,
+        DType::kF32}) {
     for (int64_t n_tok : {1, 3, 5, 70}) {
       for (int64_t cols : {256, 9, 100}) {
-        if (cols % 32 != 0 && t != DType::kF16 && t != DType::kF32)
+        if (cols % 32 != 0 && t != DType::kF16 && t != DType::kBF16 && t != DType::kF32)
           continue;  // block formats need whole blocks
         SCOPED_TRACE(std::string(DTypeName(t)) + " n_tok=" + std::to_string(n_tok) +
                      " cols=" + std::to_string(cols));
@@ -178,8 +179,8 @@ TEST_P(IsaTest, MatMulMatchesVecDotAtEveryShape) {
 // A token's output must not depend on whether it is computed alone (decode: the dot product)
 // or in a chunk (prefill: the GEMM tile), so incremental and chunked logits agree exactly.
 TEST_P(IsaTest, GemmTilesAgreeBitwiseWithTheDotProduct) {
-  for (DType t :
-       {DType::kF32, DType::kF16, DType::kQ4_K, DType::kQ6_K, DType::kQ4_0, DType::kQ8_0}) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ4_K, DType::kQ6_K,
+                  DType::kQ4_0, DType::kQ8_0}) {
     SCOPED_TRACE(DTypeName(t));
     const int64_t rows = 13, cols = 512, n_tok = 7;
     const std::vector<uint8_t> w = MakeWeights(t, rows, cols, 4);

@@ -190,7 +190,7 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
 }
 
 // The matrix dot product of F32 weights: two accumulators over 16-element steps, the same
-// order as VecDot16 and the GEMM tile below, so a token gives bit-identical results whether
+// order as VecDotF16 and the GEMM tile below, so a token gives bit-identical results whether
 // it is computed alone (decode) or in a chunk (prefill).
 float VecDotF32(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const float*>(w);
@@ -208,73 +208,105 @@ float VecDotF32(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-template <bool kBF16>
-float VecDot16(int64_t n, const void* w, const void* a) {
+// The 16 BF16 values at p as two f32 vectors: the even-indexed elements (each 32-bit lane's
+// low half moved up) and the odd-indexed ones (its high half, low bits cleared). Two
+// single-cycle operations per 16 values, where widening eight at a time costs a shuffle and a
+// shift per eight; the dot products below therefore sum BF16 in an even and an odd chain.
+inline void SplitBF16(const uint16_t* p, __m256* even, __m256* odd) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  *even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+  *odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+float VecDotF16(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const uint16_t*>(w);
   const auto* y = static_cast<const uint16_t*>(a);
-  auto load = [](const uint16_t* p) { return kBF16 ? LoadBF16(p) : LoadF16(p); };
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    a0 = _mm256_fmadd_ps(load(x + i), load(y + i), a0);
-    a1 = _mm256_fmadd_ps(load(x + i + 8), load(y + i + 8), a1);
+    a0 = _mm256_fmadd_ps(LoadF16(x + i), LoadF16(y + i), a0);
+    a1 = _mm256_fmadd_ps(LoadF16(x + i + 8), LoadF16(y + i + 8), a1);
   }
-  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load(x + i), load(y + i), a0);
+  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LoadF16(x + i), LoadF16(y + i), a0);
   float sum = HSum(_mm256_add_ps(a0, a1));
-  for (; i < n; ++i)
-    sum += kBF16 ? BF16ToF32(x[i]) * BF16ToF32(y[i]) : HalfToFloat(x[i]) * HalfToFloat(y[i]);
+  for (; i < n; ++i) sum += HalfToFloat(x[i]) * HalfToFloat(y[i]);
   return sum;
 }
 
-// GEMM tile for F32 / F16 weights (activations in the same format): a register block of
-// 2 weight rows x 3 activation rows, so each load feeds several FMAs (a plain dot product
-// does two loads per FMA and is load-bound).
-template <bool kF16>
-inline __m256 LoadW(const void* p, int64_t i) {
-  if constexpr (kF16) {
-    return LoadF16(static_cast<const uint16_t*>(p) + i);
-  } else {
-    return _mm256_loadu_ps(static_cast<const float*>(p) + i);
+// BF16: the even and odd chains of each 16-element step (SplitBF16), then the rest one by one.
+float VecDotBF16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 xe, xo, ye, yo;
+    SplitBF16(x + i, &xe, &xo);
+    SplitBF16(y + i, &ye, &yo);
+    a0 = _mm256_fmadd_ps(xe, ye, a0);
+    a1 = _mm256_fmadd_ps(xo, yo, a1);
   }
-}
-template <bool kF16>
-inline float ScalarAt(const void* p, int64_t i) {
-  if constexpr (kF16) {
-    return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
-  } else {
-    return static_cast<const float*>(p)[i];
-  }
+  float sum = HSum(_mm256_add_ps(a0, a1));
+  for (; i < n; ++i) sum += BF16ToF32(x[i]) * BF16ToF32(y[i]);
+  return sum;
 }
 
-template <bool kF16, int RB, int CB>
+// GEMM tile for F32 / F16 / BF16 weights (kType 0 / 1 / 2; activations in the same format):
+// a register block of 2 weight rows x 3 activation rows, so each load feeds several FMAs (a
+// plain dot product does two loads per FMA and is load-bound).
+// Half kHalf of the 16-element step at element i of a row, the vector that feeds accumulator
+// kHalf: elements [i + 8 kHalf, i + 8 kHalf + 8), or for BF16 the even (0) or odd (1)
+// elements of [i, i + 16) (SplitBF16's halves, one load and one operation each).
+template <int kType, int kHalf>
+inline __m256 LoadHalf(const void* p, int64_t i) {
+  if constexpr (kType == 0) return _mm256_loadu_ps(static_cast<const float*>(p) + i + 8 * kHalf);
+  if constexpr (kType == 1) return LoadF16(static_cast<const uint16_t*>(p) + i + 8 * kHalf);
+  const __m256i v =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(p) + i));
+  if constexpr (kHalf == 0) return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+  return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+template <int kType>
+inline float ScalarAt(const void* p, int64_t i) {
+  if constexpr (kType == 0) return static_cast<const float*>(p)[i];
+  if constexpr (kType == 1) return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+  return BF16ToF32(static_cast<const uint16_t*>(p)[i]);
+}
+
+template <int kType, int RB, int CB>
 void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
                 float* out, int64_t ldo) {
-  // Two accumulators per output (even and odd 8-element halves of each 16-element step), in
-  // exactly the order of VecDotF32 / VecDot16.
+  // Two accumulators per output (the two halves of each 16-element step, LoadHalf), in
+  // exactly the order of VecDotF32 / VecDotF16 / VecDotBF16. The halves go one after the
+  // other so that 12 accumulators, RB weight vectors and one activation vector fit in the 16
+  // registers (both halves at once spill).
   __m256 acc0[RB][CB], acc1[RB][CB];
   for (int r = 0; r < RB; ++r)
     for (int c = 0; c < CB; ++c) acc0[r][c] = acc1[r][c] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 wv[RB];
-    for (int r = 0; r < RB; ++r) wv[r] = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i);
+    for (int r = 0; r < RB; ++r)
+      wv[r] = LoadHalf<kType, 0>(w + static_cast<uint64_t>(r) * w_stride, i);
     for (int c = 0; c < CB; ++c) {
-      const __m256 av = LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i);
+      const __m256 av = LoadHalf<kType, 0>(a + static_cast<uint64_t>(c) * a_stride, i);
       for (int r = 0; r < RB; ++r) acc0[r][c] = _mm256_fmadd_ps(wv[r], av, acc0[r][c]);
     }
     for (int r = 0; r < RB; ++r)
-      wv[r] = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i + 8);
+      wv[r] = LoadHalf<kType, 1>(w + static_cast<uint64_t>(r) * w_stride, i);
     for (int c = 0; c < CB; ++c) {
-      const __m256 av = LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i + 8);
+      const __m256 av = LoadHalf<kType, 1>(a + static_cast<uint64_t>(c) * a_stride, i);
       for (int r = 0; r < RB; ++r) acc1[r][c] = _mm256_fmadd_ps(wv[r], av, acc1[r][c]);
     }
   }
-  for (; i + 8 <= n; i += 8) {
-    for (int r = 0; r < RB; ++r) {
-      const __m256 wv = LoadW<kF16>(w + static_cast<uint64_t>(r) * w_stride, i);
-      for (int c = 0; c < CB; ++c) {
-        acc0[r][c] = _mm256_fmadd_ps(wv, LoadW<kF16>(a + static_cast<uint64_t>(c) * a_stride, i),
-                                     acc0[r][c]);
+  if constexpr (kType != 2) {  // BF16 leaves the rest to the scalar tail, as VecDotBF16
+    for (; i + 8 <= n; i += 8) {
+      for (int r = 0; r < RB; ++r) {
+        const __m256 wv = LoadHalf<kType, 0>(w + static_cast<uint64_t>(r) * w_stride, i);
+        for (int c = 0; c < CB; ++c) {
+          acc0[r][c] = _mm256_fmadd_ps(
+              wv, LoadHalf<kType, 0>(a + static_cast<uint64_t>(c) * a_stride, i), acc0[r][c]);
+        }
       }
     }
   }
@@ -283,45 +315,45 @@ void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a
       float sum = HSum(_mm256_add_ps(acc0[r][c], acc1[r][c]));
       const uint8_t* wr = w + static_cast<uint64_t>(r) * w_stride;
       const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
-      for (int64_t j = i; j < n; ++j) sum += ScalarAt<kF16>(wr, j) * ScalarAt<kF16>(ac, j);
+      for (int64_t j = i; j < n; ++j) sum += ScalarAt<kType>(wr, j) * ScalarAt<kType>(ac, j);
       out[static_cast<int64_t>(c) * ldo + r] = sum;
     }
   }
 }
 
-template <bool kF16, int RB>
+template <int kType, int RB>
 void RowBlockF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
                int nc, float* out, int64_t ldo) {
   int c = 0;
   for (; c + 3 <= nc; c += 3) {
-    MicroTileF<kF16, RB, 3>(n, w, w_stride, a + static_cast<uint64_t>(c) * a_stride, a_stride,
-                            out + c * ldo, ldo);
+    MicroTileF<kType, RB, 3>(n, w, w_stride, a + static_cast<uint64_t>(c) * a_stride, a_stride,
+                             out + c * ldo, ldo);
   }
   const uint8_t* ac = a + static_cast<uint64_t>(c) * a_stride;
   float* oc = out + c * ldo;
   switch (nc - c) {
     case 2:
-      MicroTileF<kF16, RB, 2>(n, w, w_stride, ac, a_stride, oc, ldo);
+      MicroTileF<kType, RB, 2>(n, w, w_stride, ac, a_stride, oc, ldo);
       break;
     case 1:
-      MicroTileF<kF16, RB, 1>(n, w, w_stride, ac, a_stride, oc, ldo);
+      MicroTileF<kType, RB, 1>(n, w, w_stride, ac, a_stride, oc, ldo);
       break;
     default:
       break;
   }
 }
 
-template <bool kF16>
+template <int kType>
 void GemmTileF(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a,
                uint64_t a_stride, int nc, float* out, int64_t ldo) {
   int r = 0;
   for (; r + 2 <= nr; r += 2) {
-    RowBlockF<kF16, 2>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc,
-                       out + r, ldo);
+    RowBlockF<kType, 2>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc,
+                        out + r, ldo);
   }
   if (nr - r == 1)
-    RowBlockF<kF16, 1>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc,
-                       out + r, ldo);
+    RowBlockF<kType, 1>(n, w + static_cast<uint64_t>(r) * w_stride, w_stride, a, a_stride, nc,
+                        out + r, ldo);
 }
 
 // f32 NN GEMM. Micro-tiles of MR rows x 16 columns (12 accumulators at MR = 6): each step loads
@@ -642,14 +674,15 @@ constexpr int Id(DType t) { return static_cast<int>(t); }
 void FillAvx2Kernels(KernelTable* t) {
   t->isa = Isa::kAvx2;
   t->vec_dot[Id(DType::kF32)] = VecDotF32;
-  t->vec_dot[Id(DType::kF16)] = VecDot16<false>;
-  t->vec_dot[Id(DType::kBF16)] = VecDot16<true>;
+  t->vec_dot[Id(DType::kF16)] = VecDotF16;
+  t->vec_dot[Id(DType::kBF16)] = VecDotBF16;
   t->vec_dot[Id(DType::kQ8_0)] = VecDotQ8_0;
   t->vec_dot[Id(DType::kQ4_0)] = VecDotQ4_0;
   t->gemm_tile[Id(DType::kQ8_0)] = GemmTileLegacy<false>;
   t->gemm_tile[Id(DType::kQ4_0)] = GemmTileLegacy<true>;
-  t->gemm_tile[Id(DType::kF32)] = GemmTileF<false>;
-  t->gemm_tile[Id(DType::kF16)] = GemmTileF<true>;
+  t->gemm_tile[Id(DType::kF32)] = GemmTileF<0>;
+  t->gemm_tile[Id(DType::kF16)] = GemmTileF<1>;
+  t->gemm_tile[Id(DType::kBF16)] = GemmTileF<2>;
   t->sgemm_nn = SgemmNN;
   t->quantize_act[Id(DType::kQ8_0)] = QuantizeQ8_0Avx2;
   t->quantize_act[Id(DType::kQ8_K)] = QuantizeQ8_KAvx2;

@@ -17,6 +17,7 @@ void FillAvx2PackedKernels(KernelTable* t);  // x86/avx2_packed.cc, called by Fi
 void FillAvxVnniKernels(KernelTable* t);          // x86/avxvnni_kernels.cc, -mavxvnni
 void FillAvx512Kernels(KernelTable* t);           // x86/avx512_kernels.cc, -mavx512{f,bw,vl,vnni}
 void FillAvx512AttentionKernels(KernelTable* t);  // x86/avx512_attention.cc, same flags
+void FillAvx512GemmKernels(KernelTable* t);       // x86/avx512_gemm.cc, same flags
 #endif
 #if defined(__aarch64__)
 void FillNeonKernels(KernelTable* t);           // arm/neon_kernels.cc, baseline ARMv8-A

@@ -1,6 +1,7 @@
 // The AVX-512 table (AVX-512 F/BW/VL with VNNI: Ice Lake and later servers, Zen 4): the AVX2
 // table with the packed GEMM tiles of vnni_packed_tiles.h in the EVEX encoding (32 vector
-// registers) and 512-bit attention kernels (avx512_attention.cc). Compiled with -mavx2 -mfma -mf16c
+// registers), 512-bit attention kernels (avx512_attention.cc) and 512-bit GEMM tiles for
+// F32 / F16 / BF16 weights (avx512_gemm.cc). Compiled with -mavx2 -mfma -mf16c
 // -mavx512f -mavx512bw -mavx512vl -mavx512vnni.
 #define POCKET_VNNI_EVEX 1
 #include "kernels/table_fill.h"
@@ -12,6 +13,7 @@ void FillAvx512Kernels(KernelTable* t) {
   t->isa = Isa::kAvx512;
   FillVnniPackedKernels(t);
   FillAvx512AttentionKernels(t);
+  FillAvx512GemmKernels(t);
 }
 
 }  // namespace pocket::kernels

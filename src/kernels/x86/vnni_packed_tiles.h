@@ -218,10 +218,14 @@ void VnniQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
       s32[c] = _mm256_setzero_si256();
     }
     for (int half = 0; half < 2; ++half) {
+      // Unrolled, so that `k < 3` is decided at compile time and no sum is copied between
+      // registers at a loop's end (GCC 12 does both when these loops stay rolled).
+#pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         for (int j0 = 0; j0 < 8; j0 += 4) {
           __m256i sub[NC];
           for (int c = 0; c < NC; ++c) sub[c] = _mm256_setzero_si256();
+#pragma GCC unroll 4
           for (int j = j0; j < j0 + 4; ++j) {
             const uint8_t* x = blk + 144 + 96 * (8 * half + j);
             __m256i q;

@@ -1,10 +1,10 @@
 // The NEON table (every 64-bit ARM CPU: ASIMD is part of ARMv8-A): the activation encoders
 // and the element-wise f32 kernels, bit-identical with the scalar ones; f32 / f16 / bf16 dot
-// products; attention and the other f32 vector kernels in neon_attention.cc, RMSNorm, exp
-// and what uses it in neon_math.cc; the int8 packed tiles with an emulated dot product in
-// neon_packed.cc (the `dotprod` table has the same tiles on SDOT). Compiled with the baseline
-// flags, so nothing here needs internal linkage for safety, but it has it anyway, as every
-// ISA file does.
+// products and GEMM tiles; attention and the other f32 vector kernels in neon_attention.cc,
+// RMSNorm, exp and what uses it in neon_math.cc; the int8 packed tiles with an emulated dot
+// product in neon_packed.cc (the `dotprod` table has the same tiles on SDOT). Compiled with
+// the baseline flags, so nothing here needs internal linkage for safety, but it has it
+// anyway, as every ISA file does.
 #include <arm_neon.h>
 
 #include <cmath>
@@ -77,7 +77,8 @@ void QuantizeQ8_KNeon(const float* x, void* dst, int64_t n) {
 
 // Dot products of f32 / f16 / bf16 rows (the activation in the weight's type): sixteen
 // elements per step in four FMA chains. Matrices of these types (E2B's per-layer projection
-// is F16) run these per (row, token).
+// is F16; Hugging Face checkpoints are BF16) run these per token in decoding and the tile
+// below in prefill.
 template <int kType>
 float VecDot(int64_t n, const void* w, const void* a) {
   float32x4_t s[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
@@ -91,6 +92,67 @@ float VecDot(int64_t n, const void* w, const void* a) {
 }
 
 float DotF32(int64_t n, const float* a, const float* b) { return VecDot<0>(n, a, b); }
+
+// GEMM tile for the same types (prefill): RB weight rows x CB activation rows, each output
+// with VecDot's four chains in its order (so a token's outputs do not depend on whether it
+// runs alone or in a chunk); at 2 x 2, per 16 elements 16 loads feed 16 FMAs, where the dot
+// product loads twice per FMA (2 x 3 needs more than the 32 registers).
+template <int kType, int RB, int CB>
+void MicroTile(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
+               float* out, int64_t ldo) {
+  float32x4_t acc[RB][CB][4];
+  for (int r = 0; r < RB; ++r)
+    for (int c = 0; c < CB; ++c)
+      for (int k = 0; k < 4; ++k) acc[r][c][k] = vdupq_n_f32(0.0f);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int k = 0; k < 4; ++k) {
+      float32x4_t wv[RB];
+      for (int r = 0; r < RB; ++r) wv[r] = Load4<kType>(w + r * w_stride, i + 4 * k);
+      for (int c = 0; c < CB; ++c) {
+        const float32x4_t av = Load4<kType>(a + c * a_stride, i + 4 * k);
+        for (int r = 0; r < RB; ++r) acc[r][c][k] = vfmaq_f32(acc[r][c][k], wv[r], av);
+      }
+    }
+  }
+  // The reductions first, in loops of constant length (the accumulators then stay registers:
+  // with the variable-length tail inside these loops, GCC kept them in memory too and stored
+  // them on every step).
+  float sum[RB][CB];
+  for (int r = 0; r < RB; ++r) {
+    for (int c = 0; c < CB; ++c) {
+      sum[r][c] = vaddvq_f32(
+          vaddq_f32(vaddq_f32(acc[r][c][0], acc[r][c][1]), vaddq_f32(acc[r][c][2], acc[r][c][3])));
+    }
+  }
+  for (int r = 0; r < RB; ++r) {
+    for (int c = 0; c < CB; ++c) {
+      float s = sum[r][c];
+      for (int64_t j = i; j < n; ++j)
+        s = std::fma(Load1<kType>(w + r * w_stride, j), Load1<kType>(a + c * a_stride, j), s);
+      out[c * ldo + r] = s;
+    }
+  }
+}
+
+template <int kType, int RB>
+void RowBlock(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
+              int nc, float* out, int64_t ldo) {
+  int c = 0;
+  for (; c + 2 <= nc; c += 2)
+    MicroTile<kType, RB, 2>(n, w, w_stride, a + c * a_stride, a_stride, out + c * ldo, ldo);
+  if (c < nc)
+    MicroTile<kType, RB, 1>(n, w, w_stride, a + c * a_stride, a_stride, out + c * ldo, ldo);
+}
+
+template <int kType>
+void GemmTile(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, const uint8_t* a,
+              uint64_t a_stride, int nc, float* out, int64_t ldo) {
+  int r = 0;
+  for (; r + 2 <= nr; r += 2)
+    RowBlock<kType, 2>(n, w + r * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
+  if (r < nr) RowBlock<kType, 1>(n, w + r * w_stride, w_stride, a, a_stride, nc, out + r, ldo);
+}
 
 void ScaleF32(int64_t n, float a, float* y) {
   int64_t i = 0;
@@ -111,6 +173,9 @@ void FillNeonKernels(KernelTable* t) {
   t->vec_dot[static_cast<int>(DType::kF32)] = VecDot<0>;
   t->vec_dot[static_cast<int>(DType::kF16)] = VecDot<1>;
   t->vec_dot[static_cast<int>(DType::kBF16)] = VecDot<2>;
+  t->gemm_tile[static_cast<int>(DType::kF32)] = GemmTile<0>;
+  t->gemm_tile[static_cast<int>(DType::kF16)] = GemmTile<1>;
+  t->gemm_tile[static_cast<int>(DType::kBF16)] = GemmTile<2>;
   t->dot_f32 = DotF32;
   t->quantize_act[static_cast<int>(DType::kQ8_0)] = QuantizeQ8_0Neon;
   t->quantize_act[static_cast<int>(DType::kQ8_K)] = QuantizeQ8_KNeon;

@@ -8,39 +8,16 @@
 //   * P·V keeps every output element's FMA sequence in key order, 16 columns per register.
 // Compiled with -mavx512f -mavx512bw -mavx512vl (and the AVX2 flags). Everything has internal
 // linkage (see packed_frame.h for why).
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's AVX-512 intrinsics pass an "undefined" vector as the unused merge operand and then
-// warn that it is uninitialised (GCC bug 105593, fixed in 13).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 #include "kernels/table_fill.h"
+#include "kernels/x86/avx512_util.h"
 
 namespace pocket::kernels {
 namespace {
-
-inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
-inline float BFloatToFloat(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// One KV element of row type kType (0 f32, 1 f16, 2 bf16) as f32.
-template <int kType>
-inline float LoadKv1(const uint8_t* row, int i) {
-  if constexpr (kType == 0) return reinterpret_cast<const float*>(row)[i];
-  if constexpr (kType == 1) return HalfToFloat(reinterpret_cast<const uint16_t*>(row)[i]);
-  return BFloatToFloat(reinterpret_cast<const uint16_t*>(row)[i]);
-}
 
 // Sixteen bf16 values as f32.
 inline __m512 Bf16ToF32x16(__m256i h) {
@@ -86,7 +63,7 @@ inline void ReduceAndStore(const __m256 (&chain)[kHeads], int d, const float* q,
   const int d8 = d - d % 8;
   for (int h = 0; h < kHeads; ++h) {
     for (int i = d8; i < d; ++i)
-      sum[h] = std::fma(q[h * q_stride + i], LoadKv1<kType>(krow, i), sum[h]);
+      sum[h] = std::fma(q[h * q_stride + i], LoadElem<kType>(krow, i), sum[h]);
     s[h * s_stride] = sum[h];
   }
 }
@@ -227,7 +204,7 @@ void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, c
     for (int h = 0; h < kHeads; ++h) {
       float acc = o[h * o_stride + i];
       for (int64_t j = 0; j < n_keys; ++j)
-        acc = std::fma(p[h * p_stride + j], LoadKv1<kType>(v + j * v_stride, i), acc);
+        acc = std::fma(p[h * p_stride + j], LoadElem<kType>(v + j * v_stride, i), acc);
       o[h * o_stride + i] = acc;
     }
   }

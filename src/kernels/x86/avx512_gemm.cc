@@ -7,30 +7,15 @@
 // tokens (24 accumulators), where AVX2 fits 2 x 3.
 // Compiled with the AVX2 flags and -mavx512f -mavx512bw -mavx512vl; internal linkage (see
 // packed_frame.h for why).
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's AVX-512 intrinsics pass an "undefined" vector as the unused merge operand and then
-// warn that it is uninitialised (GCC bug 105593, fixed in 13).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
 
 #include <cstdint>
-#include <cstring>
 
 #include "kernels/table_fill.h"
+#include "kernels/x86/avx512_util.h"
 #include "tensor/dtype.h"
 
 namespace pocket::kernels {
 namespace {
-
-inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
-inline float BFloatToFloat(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 // avx2::HSum's order (the AVX2 dot products and tile end with it).
 inline float HSum8(__m256 v) {
@@ -64,13 +49,6 @@ inline __m256 Load8(const uint8_t* p, int64_t i) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i)));
 }
 
-template <int kType>
-inline float ScalarAt(const uint8_t* p, int64_t i) {
-  if constexpr (kType == 0) return reinterpret_cast<const float*>(p)[i];
-  if constexpr (kType == 1) return HalfToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
-  return BFloatToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
-}
-
 // out[c * ldo + r] for RB weight rows x CB activation rows.
 template <int kType, int RB, int CB>
 void MicroTile(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
@@ -99,7 +77,7 @@ void MicroTile(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a,
           acc0 = _mm256_fmadd_ps(Load8<kType>(wr, j), Load8<kType>(ac, j), acc0);
       }
       float sum = HSum8(_mm256_add_ps(acc0, acc1));
-      for (; j < n; ++j) sum += ScalarAt<kType>(wr, j) * ScalarAt<kType>(ac, j);
+      for (; j < n; ++j) sum += LoadElem<kType>(wr, j) * LoadElem<kType>(ac, j);
       out[c * ldo + r] = sum;
     }
   }

@@ -17,7 +17,6 @@ namespace {
 
 using avx2::HalfToFloat;
 using avx2::HSum;
-using avx2::LoadBF16;
 using avx2::LoadF16;
 
 using quant::BlockQ4_0;
@@ -189,74 +188,12 @@ void GemmTileLegacy(int64_t n, const uint8_t* w, uint64_t w_stride, int nr, cons
   }
 }
 
-// The matrix dot product of F32 weights: two accumulators over 16-element steps, the same
-// order as VecDotF16 and the GEMM tile below, so a token gives bit-identical results whether
-// it is computed alone (decode) or in a chunk (prefill).
-float VecDotF32(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const float*>(w);
-  const auto* y = static_cast<const float*>(a);
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
-  }
-  for (; i + 8 <= n; i += 8)
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
-  float sum = HSum(_mm256_add_ps(a0, a1));
-  for (; i < n; ++i) sum += x[i] * y[i];
-  return sum;
-}
-
-// The 16 BF16 values at p as two f32 vectors: the even-indexed elements (each 32-bit lane's
-// low half moved up) and the odd-indexed ones (its high half, low bits cleared). Two
-// single-cycle operations per 16 values, where widening eight at a time costs a shuffle and a
-// shift per eight; the dot products below therefore sum BF16 in an even and an odd chain.
-inline void SplitBF16(const uint16_t* p, __m256* even, __m256* odd) {
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  *even = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-  *odd = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
-}
-
-float VecDotF16(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    a0 = _mm256_fmadd_ps(LoadF16(x + i), LoadF16(y + i), a0);
-    a1 = _mm256_fmadd_ps(LoadF16(x + i + 8), LoadF16(y + i + 8), a1);
-  }
-  for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LoadF16(x + i), LoadF16(y + i), a0);
-  float sum = HSum(_mm256_add_ps(a0, a1));
-  for (; i < n; ++i) sum += HalfToFloat(x[i]) * HalfToFloat(y[i]);
-  return sum;
-}
-
-// BF16: the even and odd chains of each 16-element step (SplitBF16), then the rest one by one.
-float VecDotBF16(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 xe, xo, ye, yo;
-    SplitBF16(x + i, &xe, &xo);
-    SplitBF16(y + i, &ye, &yo);
-    a0 = _mm256_fmadd_ps(xe, ye, a0);
-    a1 = _mm256_fmadd_ps(xo, yo, a1);
-  }
-  float sum = HSum(_mm256_add_ps(a0, a1));
-  for (; i < n; ++i) sum += BF16ToF32(x[i]) * BF16ToF32(y[i]);
-  return sum;
-}
-
-// GEMM tile for F32 / F16 / BF16 weights (kType 0 / 1 / 2; activations in the same format):
-// a register block of 2 weight rows x 3 activation rows, so each load feeds several FMAs (a
-// plain dot product does two loads per FMA and is load-bound).
-// Half kHalf of the 16-element step at element i of a row, the vector that feeds accumulator
-// kHalf: elements [i + 8 kHalf, i + 8 kHalf + 8), or for BF16 the even (0) or odd (1)
-// elements of [i, i + 16) (SplitBF16's halves, one load and one operation each).
+// Row loads of F32 / F16 / BF16 rows (kType 0 / 1 / 2; activations in the weight's type).
+// Half kHalf of the 16-element step at element i, the vector that feeds accumulator kHalf:
+// elements [i + 8 kHalf, i + 8 kHalf + 8), or for BF16 the even (0) or odd (1) elements of
+// [i, i + 16): each 32-bit lane's low half moved up, or its high half with the low bits
+// cleared. One load and one single-cycle operation, where widening eight BF16 values at a
+// time costs a shuffle and a shift.
 template <int kType, int kHalf>
 inline __m256 LoadHalf(const void* p, int64_t i) {
   if constexpr (kType == 0) return _mm256_loadu_ps(static_cast<const float*>(p) + i + 8 * kHalf);
@@ -273,11 +210,34 @@ inline float ScalarAt(const void* p, int64_t i) {
   return BF16ToF32(static_cast<const uint16_t*>(p)[i]);
 }
 
+// The matrix dot product of these types: two accumulators, the two halves of each 16-element
+// step (LoadHalf), then for F32 / F16 one more eight-element step, then the rest one by one.
+// MicroTileF below keeps this order, so a token gives bit-identical results whether it is
+// computed alone (decode) or in a chunk (prefill).
+template <int kType>
+float VecDotF(int64_t n, const void* w, const void* a) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm256_fmadd_ps(LoadHalf<kType, 0>(w, i), LoadHalf<kType, 0>(a, i), a0);
+    a1 = _mm256_fmadd_ps(LoadHalf<kType, 1>(w, i), LoadHalf<kType, 1>(a, i), a1);
+  }
+  if constexpr (kType != 2) {
+    for (; i + 8 <= n; i += 8)
+      a0 = _mm256_fmadd_ps(LoadHalf<kType, 0>(w, i), LoadHalf<kType, 0>(a, i), a0);
+  }
+  float sum = HSum(_mm256_add_ps(a0, a1));
+  for (; i < n; ++i) sum += ScalarAt<kType>(w, i) * ScalarAt<kType>(a, i);
+  return sum;
+}
+
+// GEMM tile for the same types: a register block of 2 weight rows x 3 activation rows, so
+// each load feeds several FMAs (a plain dot product does two loads per FMA and is load-bound).
 template <int kType, int RB, int CB>
 void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a, uint64_t a_stride,
                 float* out, int64_t ldo) {
   // Two accumulators per output (the two halves of each 16-element step, LoadHalf), in
-  // exactly the order of VecDotF32 / VecDotF16 / VecDotBF16. The halves go one after the
+  // exactly the order of VecDotF. The halves go one after the
   // other so that 12 accumulators, RB weight vectors and one activation vector fit in the 16
   // registers (both halves at once spill).
   __m256 acc0[RB][CB], acc1[RB][CB];
@@ -299,7 +259,7 @@ void MicroTileF(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a
       for (int r = 0; r < RB; ++r) acc1[r][c] = _mm256_fmadd_ps(wv[r], av, acc1[r][c]);
     }
   }
-  if constexpr (kType != 2) {  // BF16 leaves the rest to the scalar tail, as VecDotBF16
+  if constexpr (kType != 2) {  // BF16 leaves the rest to the scalar tail, as VecDotF
     for (; i + 8 <= n; i += 8) {
       for (int r = 0; r < RB; ++r) {
         const __m256 wv = LoadHalf<kType, 0>(w + static_cast<uint64_t>(r) * w_stride, i);
@@ -673,9 +633,9 @@ constexpr int Id(DType t) { return static_cast<int>(t); }
 
 void FillAvx2Kernels(KernelTable* t) {
   t->isa = Isa::kAvx2;
-  t->vec_dot[Id(DType::kF32)] = VecDotF32;
-  t->vec_dot[Id(DType::kF16)] = VecDotF16;
-  t->vec_dot[Id(DType::kBF16)] = VecDotBF16;
+  t->vec_dot[Id(DType::kF32)] = VecDotF<0>;
+  t->vec_dot[Id(DType::kF16)] = VecDotF<1>;
+  t->vec_dot[Id(DType::kBF16)] = VecDotF<2>;
   t->vec_dot[Id(DType::kQ8_0)] = VecDotQ8_0;
   t->vec_dot[Id(DType::kQ4_0)] = VecDotQ4_0;
   t->gemm_tile[Id(DType::kQ8_0)] = GemmTileLegacy<false>;

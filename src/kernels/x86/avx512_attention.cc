@@ -19,11 +19,6 @@
 namespace pocket::kernels {
 namespace {
 
-// Sixteen bf16 values as f32.
-inline __m512 Bf16ToF32x16(__m256i h) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
 // Elements [i, i + 8) of rows a (low half) and b (high half) as f32.
 template <int kType>
 inline __m512 LoadKvPair(const uint8_t* a, const uint8_t* b, int i) {
@@ -34,15 +29,6 @@ inline __m512 LoadKvPair(const uint8_t* a, const uint8_t* b, int i) {
   }
   const __m256i h = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b + 2 * i),
                                         reinterpret_cast<const __m128i*>(a + 2 * i));
-  if constexpr (kType == 1) return _mm512_cvtph_ps(h);
-  return Bf16ToF32x16(h);
-}
-
-// Elements [i, i + 16) of one row as f32.
-template <int kType>
-inline __m512 LoadKv16(const uint8_t* row, int64_t i) {
-  if constexpr (kType == 0) return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
   if constexpr (kType == 1) return _mm512_cvtph_ps(h);
   return Bf16ToF32x16(h);
 }
@@ -177,7 +163,7 @@ void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, c
     }
     const uint8_t* row = v;
     for (int64_t j = 0; j < n_keys; ++j, row += v_stride) {
-      const __m512 x0 = LoadKv16<kType>(row, i), x1 = LoadKv16<kType>(row, i + 16);
+      const __m512 x0 = Load16<kType>(row, i), x1 = Load16<kType>(row, i + 16);
       for (int h = 0; h < kHeads; ++h) {
         const __m512 a = _mm512_set1_ps(p[h * p_stride + j]);
         acc[h][0] = _mm512_fmadd_ps(a, x0, acc[h][0]);
@@ -194,7 +180,7 @@ void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, c
     for (int h = 0; h < kHeads; ++h) acc[h] = _mm512_loadu_ps(o + h * o_stride + i);
     const uint8_t* row = v;
     for (int64_t j = 0; j < n_keys; ++j, row += v_stride) {
-      const __m512 x = LoadKv16<kType>(row, i);
+      const __m512 x = Load16<kType>(row, i);
       for (int h = 0; h < kHeads; ++h)
         acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[h * p_stride + j]), x, acc[h]);
     }

@@ -2,7 +2,7 @@
 // products, which are bound by memory). The AVX2 tile (avx2_kernels.cc) gives each output
 // two 8-lane accumulators, the two halves of every 16-element step (for BF16 its even and its
 // odd elements); here one 512-bit register holds both, lanes 0-7 and 8-15, so each output
-// sees exactly the FMA sequence of VecDotF32 / VecDotF16 / VecDotBF16 and the AVX2 tile: the
+// sees exactly the FMA sequence of the AVX2 dot product (VecDotF) and tile: the
 // same bits with half the instructions, and 32 registers allow blocks of 4 weight rows x 6
 // tokens (24 accumulators), where AVX2 fits 2 x 3.
 // Compiled with the AVX2 flags and -mavx512f -mavx512bw -mavx512vl; internal linkage (see
@@ -32,9 +32,8 @@ inline float HSum8(__m256 v) {
 // [i + 8, i + 16); for BF16 the even and the odd elements of [i, i + 16)).
 template <int kType>
 inline __m512 LoadStep(const uint8_t* p, int64_t i) {
-  if constexpr (kType == 0) return _mm512_loadu_ps(reinterpret_cast<const float*>(p) + i);
+  if constexpr (kType != 2) return Load16<kType>(p, i);
   const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * i));
-  if constexpr (kType == 1) return _mm512_cvtph_ps(h);
   // Both halves hold the 16 values; the high half keeps each 32-bit lane's top half (the odd
   // element), the low half moves the bottom one up (the even element).
   const __m512i v = _mm512_broadcast_i64x4(h);
@@ -72,7 +71,7 @@ void MicroTile(int64_t n, const uint8_t* w, uint64_t w_stride, const uint8_t* a,
       __m256 acc0 = _mm512_castps512_ps256(acc[r][c]);
       const __m256 acc1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][c]), 1));
       int64_t j = i;
-      if constexpr (kType != 2) {  // BF16 has no eight-element step (VecDotBF16)
+      if constexpr (kType != 2) {  // BF16 has no eight-element step (VecDotF)
         for (; j + 8 <= n; j += 8)
           acc0 = _mm256_fmadd_ps(Load8<kType>(wr, j), Load8<kType>(ac, j), acc0);
       }

@@ -29,5 +29,19 @@ inline float LoadElem(const uint8_t* row, int64_t i) {
   return f;
 }
 
+// Sixteen bf16 values as f32.
+inline __m512 Bf16ToF32x16(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Elements [i, i + 16) of a row of kType as f32.
+template <int kType>
+inline __m512 Load16(const uint8_t* row, int64_t i) {
+  if constexpr (kType == 0) return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
+  if constexpr (kType == 1) return _mm512_cvtph_ps(h);
+  return Bf16ToF32x16(h);
+}
+
 }  // namespace
 }  // namespace pocket::kernels

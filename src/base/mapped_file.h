@@ -41,6 +41,12 @@ class MappedFile {
   std::string path_;
 };
 
+// Hints that the bytes [p, p + len) of a file mapping will be read soon, so that the OS starts
+// reading them from disk now, alongside other such ranges, instead of one page fault at a time
+// when they are touched. Harmless for memory that is not file-backed or is already resident.
+// Costs one madvise call.
+void AdviseWillNeed(const void* p, size_t len);
+
 // Reads a whole (small) file into a string: config.json, index files, tokens.json.
 Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes = 256u << 20);
 // Writes `n` bytes to `path` (created or truncated): logits, embeddings, features.

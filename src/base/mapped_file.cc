@@ -75,16 +75,6 @@ static void Advise(const uint8_t* base, size_t size, size_t offset, size_t len, 
   madvise(reinterpret_cast<void*>(start), end - start, advice);
 }
 
-void MappedFile::AdviseWillNeed(size_t offset, size_t len) const {
-  Advise(data_, size_, offset, len, MADV_WILLNEED);
-}
-
-void AdviseWillNeed(const void* p, size_t len) {
-  if (p == nullptr || len == 0) return;
-  const uint8_t* b = static_cast<const uint8_t*>(p);
-  Advise(b, len, 0, len, MADV_WILLNEED);
-}
-
 void MappedFile::AdviseDontNeed(size_t offset, size_t len) const {
   Advise(data_, size_, offset, len, MADV_DONTNEED);
 }

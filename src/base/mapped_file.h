@@ -29,8 +29,8 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
-  // Hints that [offset, offset+len) will be read sequentially soon / not needed anymore.
-  void AdviseWillNeed(size_t offset, size_t len) const;
+  // Hints that [offset, offset+len) is not needed anymore: the OS may drop those pages (they
+  // are read from the file again if touched). For read-ahead hints see base/memory_advice.h.
   void AdviseDontNeed(size_t offset, size_t len) const;
 
  private:
@@ -40,12 +40,6 @@ class MappedFile {
   size_t size_ = 0;
   std::string path_;
 };
-
-// Hints that the bytes [p, p + len) of a file mapping will be read soon, so that the OS starts
-// reading them from disk now, alongside other such ranges, instead of one page fault at a time
-// when they are touched. Harmless for memory that is not file-backed or is already resident.
-// Costs one madvise call.
-void AdviseWillNeed(const void* p, size_t len);
 
 // Reads a whole (small) file into a string: config.json, index files, tokens.json.
 Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes = 256u << 20);

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "base/mapped_file.h"
+#include "base/memory_advice.h"
 #include "quant/quant.h"
 
 namespace pocket {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/mapped_file.h"
+#include "base/memory_advice.h"
 #include "common/test_util.h"
 #include "formats/tensor_names.h"
 #include "formats/weight_source.h"
@@ -140,7 +141,7 @@ TEST_F(HfFolder, BadConfigJson) {
 // Prefill hints every embedding row it will read (AdviseWillNeed); the hint must leave the bytes
 // as they are whatever it is given: unaligned ranges of a file mapping, heap memory (where a
 // wrong advice such as MADV_DONTNEED would zero the pages), empty and null ranges.
-TEST(MappedFile, AdviseWillNeedKeepsTheBytes) {
+TEST(MemoryAdvice, WillNeedKeepsTheBytes) {
   const std::string path = pocket::testing::TempDir() + "/advise.bin";
   std::string bytes(3 * 4096 + 123, '\0');
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 + 1);

@@ -236,6 +236,7 @@ BENCHMARK(BM_DecoderAttention)
     ->Args({1, 4096, 2, 1, 1, 1})
     ->Args({1, 4096, 1, 1, 0, 1})
     ->Args({1, 4096, 1, 1, 0, 4})
+    ->Args({1, 4096, 2, 0, 0, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

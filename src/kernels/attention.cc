@@ -282,8 +282,16 @@ void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, 
   const int64_t n_keys = last - first + 1;
   const int64_t n_chunks = (n_keys + kKeyChunk - 1) / kKeyChunk;
   const int n_threads = pool ? pool->size() : 1;
-  // One column strip per thread (whole rows read in long runs), multiples of 16 columns.
-  const int strip = std::clamp((d * n_kv_head / n_threads + 15) / 16 * 16, 16, d);
+  // P·V work per thread: whole V rows read in order where possible. With fewer KV heads than
+  // threads, a KV head's query heads are split in parts of four or more (each part reads
+  // every V row whole, the other parts the same rows from the shared cache) before its
+  // columns are: columns split each row between threads, so each thread reads a piece of
+  // every row, which the hardware prefetchers follow poorly.
+  const int head_parts =
+      std::clamp(std::min(group / 4, (n_threads + n_kv_head - 1) / n_kv_head), 1, group);
+  const int part_heads = (group + head_parts - 1) / head_parts;
+  // The rest by column strips (multiples of 16 columns).
+  const int strip = std::clamp((d * n_kv_head * head_parts / n_threads + 15) / 16 * 16, 16, d);
   const int n_strips = (d + strip - 1) / strip;
   auto for_tasks = [&](int64_t n, auto&& fn) {
     if (pool) {
@@ -299,18 +307,24 @@ void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, 
     a.Scores(0, g, j0, j1, rows + g * group * row_len + (j0 - first), row_len);
   });
   for_tasks(n_head, [&](int64_t h, int) { a.Softmax(n_keys, rows + h * row_len); });
-  for_tasks(n_kv_head * n_strips, [&](int64_t task, int) {
-    const int g = static_cast<int>(task / n_strips);
+  for_tasks(int64_t{n_kv_head} * head_parts * n_strips, [&](int64_t task, int) {
+    const int g = static_cast<int>(task / (head_parts * n_strips));
+    const int h0 = static_cast<int>(task / n_strips % head_parts) * part_heads;
+    const int nh = std::min(part_heads, group - h0);
+    if (nh <= 0) return;  // rounding left the last part empty
     const int c0 = static_cast<int>(task % n_strips) * strip;
     const int nc = std::min(strip, d - c0);
-    a.ZeroOutput(0, g, c0, nc);
+    float* o = a.OutputRows(0, g) + h0 * d;
+    for (int h = 0; h < nh; ++h)
+      std::memset(o + h * d + c0, 0, sizeof(float) * static_cast<size_t>(nc));
     // A few keys at a time across the whole strip: the strip's V rows are read in order, in
     // runs the hardware prefetchers follow, and stay in L1 while every head passes over them.
     // (By 64-key chunks and 16-column sub-strips, each V row was fetched a cache line at a
     // time at a row-sized stride: with the cache in memory, 2x slower.)
     for (int64_t j0 = first; j0 <= last; j0 += kValueRows) {
       const int64_t j1 = std::min(j0 + kValueRows, last + 1);
-      a.WeightedSum(0, g, j0, j1, rows + g * group * row_len + (j0 - first), row_len, c0, nc);
+      a.WeightedSumRows(nh, g, j0, j1, rows + (g * group + h0) * row_len + (j0 - first), row_len,
+                        c0, nc, o, d);
     }
   });
 }

@@ -549,7 +549,8 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
   struct Case {
     int64_t pos0, n_tok, window;
     bool groups;
-    int nh = 4;  // over 2 KV heads
+    int nh = 4;  // over nkv KV heads
+    int nkv = 2;
   };
   std::vector<Case> cases = {Case{9, 6, 5, false},     Case{9, 6, 0, false},
                              Case{100, 40, 70, false}, Case{0, 130, 0, false},
@@ -560,12 +561,17 @@ TEST_P(IsaTest, AttentionMatchesNaive) {
     cases.push_back(cases[i]);
     cases.back().nh = 8;
   }
+  // One KV head for eight and for twelve query heads (E2B's shape, and one whose halves are
+  // not a multiple of four): a decoded token's P·V splits the heads between the two threads.
+  cases.push_back(Case{100, 40, 70, false, 8, 1});
+  cases.push_back(Case{0, 130, 0, false, 12, 1});
+  cases.push_back(Case{30, 24, 9, true, 8, 1});
   for (const Case& c : cases) {
     SCOPED_TRACE(::testing::Message()
                  << "pos0 " << c.pos0 << " n_tok " << c.n_tok << " window " << c.window
-                 << (c.groups ? " groups" : "") << " heads " << c.nh);
+                 << (c.groups ? " groups" : "") << " heads " << c.nh << "/" << c.nkv);
     ThreadPool pool(2);
-    const int nh = c.nh, nkv = 2, d = 20;
+    const int nh = c.nh, nkv = c.nkv, d = 20;
     const int64_t pos0 = c.pos0, n_tok = c.n_tok, total = pos0 + n_tok;
     const int64_t cap = c.window ? c.window - 1 + n_tok : total;
     const std::vector<float> keys = RandomVector(total * nkv * d, 21),

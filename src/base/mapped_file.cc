@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "base/memory_advice.h"
 
 namespace pocket {
 
@@ -66,17 +69,9 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
   return f;
 }
 
-static void Advise(const uint8_t* base, size_t size, size_t offset, size_t len, int advice) {
-  if (base == nullptr || offset >= size) return;
-  if (len > size - offset) len = size - offset;
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t start = reinterpret_cast<uintptr_t>(base + offset) & ~(page - 1);
-  const uintptr_t end = reinterpret_cast<uintptr_t>(base + offset + len);
-  madvise(reinterpret_cast<void*>(start), end - start, advice);
-}
-
 void MappedFile::AdviseDontNeed(size_t offset, size_t len) const {
-  Advise(data_, size_, offset, len, MADV_DONTNEED);
+  if (data_ == nullptr || offset >= size_) return;
+  AdviseDontNeedFileMapped(data_ + offset, std::min(len, size_ - offset));
 }
 
 Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {

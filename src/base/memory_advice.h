@@ -12,4 +12,9 @@ namespace pocket {
 // (it is widened to whole pages); null or empty ranges are ignored.
 void AdviseWillNeed(const void* p, size_t len);
 
+// Hints that the pages of [p, p + len) (widened to whole pages) are not needed anymore.
+// Only for read-only file mappings, whose dropped pages are read from the file again when
+// touched (MappedFile::AdviseDontNeed checks that): on anonymous memory the OS would zero them.
+void AdviseDontNeedFileMapped(const void* p, size_t len);
+
 }  // namespace pocket

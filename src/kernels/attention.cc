@@ -109,9 +109,10 @@ class AttentionCall {
 
   void Softmax(int64_t n, float* s) const { softmax_(n, s); }
 
-  void ZeroOutput(int64_t i, int g, int c0, int nc) const {
-    float* og = out_ + (i * p_.n_head + g * group_) * d_ + c0;
-    for (int h = 0; h < group_; ++h)
+  // Zeroes columns [c0, c0 + nc) of query i's heads [h0, h0 + nh) of KV head g.
+  void ZeroOutput(int64_t i, int g, int h0, int nh, int c0, int nc) const {
+    float* og = OutputRows(i, g) + h0 * d_ + c0;
+    for (int h = 0; h < nh; ++h)
       std::memset(og + h * d_, 0, sizeof(float) * static_cast<size_t>(nc));
   }
 
@@ -245,7 +246,7 @@ void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, i
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n_keys = last[i - i0] - first[i - i0] + 1;
       for (int h = 0; h < group; ++h) a.Softmax(n_keys, row_of(i) + h * row_len);
-      a.ZeroOutput(i, g, 0, a.head_dim());
+      a.ZeroOutput(i, g, 0, group, 0, a.head_dim());
     }
     // P·V by 16-column strips inside each key chunk: a strip of the chunk's V rows (4 KB)
     // stays in L1 while every query and head of the block passes over it. Heads of a KV head
@@ -314,9 +315,7 @@ void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, 
     if (nh <= 0) return;  // rounding left the last part empty
     const int c0 = static_cast<int>(task % n_strips) * strip;
     const int nc = std::min(strip, d - c0);
-    float* o = a.OutputRows(0, g) + h0 * d;
-    for (int h = 0; h < nh; ++h)
-      std::memset(o + h * d + c0, 0, sizeof(float) * static_cast<size_t>(nc));
+    a.ZeroOutput(0, g, h0, nh, c0, nc);
     // A few keys at a time across the whole strip: the strip's V rows are read in order, in
     // runs the hardware prefetchers follow, and stay in L1 while every head passes over them.
     // (By 64-key chunks and 16-column sub-strips, each V row was fetched a cache line at a
@@ -324,7 +323,7 @@ void SingleQueryAttention(const AttentionCall& a, ThreadPool* pool, int n_head, 
     for (int64_t j0 = first; j0 <= last; j0 += kValueRows) {
       const int64_t j1 = std::min(j0 + kValueRows, last + 1);
       a.WeightedSumRows(nh, g, j0, j1, rows + (g * group + h0) * row_len + (j0 - first), row_len,
-                        c0, nc, o, d);
+                        c0, nc, a.OutputRows(0, g) + h0 * d, d);
     }
   });
 }

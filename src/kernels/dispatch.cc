@@ -34,8 +34,10 @@ const Tables& GetTables() {
     if (f.avx2 && f.fma && f.f16c) {
       add(Isa::kAvx2, Isa::kScalar, FillAvx2Kernels);
       if (f.avxvnni) add(Isa::kAvxVnni, Isa::kAvx2, FillAvxVnniKernels);
-      if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni)
+      if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) {
         add(Isa::kAvx512, Isa::kAvx2, FillAvx512Kernels);
+        if (f.amx_int8) add(Isa::kAmx, Isa::kAvx512, FillAmxKernels);
+      }
     }
 #endif
 #if defined(__aarch64__)
@@ -75,6 +77,8 @@ const char* IsaName(Isa isa) {
       return "neon";
     case Isa::kDotprod:
       return "dotprod";
+    case Isa::kAmx:
+      return "amx";
   }
   return "?";
 }

@@ -19,10 +19,19 @@
 namespace pocket::kernels {
 
 // x86 tiers build on each other: AVX-VNNI and AVX-512 (F/BW/VL/VNNI) tables start as copies
-// of the AVX2 one and override the integer kernels that VNNI's dpbusd speeds up. On 64-bit
-// ARM the NEON table (every CPU) is the base of the dot-product one (ARMv8.2 SDOT).
-enum class Isa { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512 = 3, kNeon = 4, kDotprod = 5 };
-inline constexpr int kNumIsas = 6;
+// of the AVX2 one and override the integer kernels that VNNI's dpbusd speeds up; the AMX table
+// starts as the AVX-512 one and runs the packed GEMMs of 16+ activation rows on the tile unit.
+// On 64-bit ARM the NEON table (every CPU) is the base of the dot-product one (ARMv8.2 SDOT).
+enum class Isa {
+  kScalar = 0,
+  kAvx2 = 1,
+  kAvxVnni = 2,
+  kAvx512 = 3,
+  kNeon = 4,
+  kDotprod = 5,
+  kAmx = 6
+};
+inline constexpr int kNumIsas = 7;
 const char* IsaName(Isa isa);
 
 // Storage type of the KV cache.
@@ -124,7 +133,7 @@ struct KernelTable {
 };
 
 // The best table for this CPU. Chosen on first use;
-// POCKET_ISA=scalar|avx2|avxvnni|avx512|neon|dotprod in
+// POCKET_ISA=scalar|avx2|avxvnni|avx512|amx|neon|dotprod in
 // the environment forces a table this CPU supports (others are ignored with a warning), for
 // debugging and benchmarks.
 const KernelTable& Kernels();

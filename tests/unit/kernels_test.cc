@@ -206,96 +206,103 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0,
                   DType::kIQ4_NL, DType::kMXFP4, DType::kIQ4_XS, DType::kQ2_K, DType::kQ3_K,
                   DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
-    SCOPED_TRACE(DTypeName(t));
-    // 15 tokens: six- or four-row tiles and a remainder of three.
-    const int64_t rows = 24, cols = 512, n_tok = 15;
-    std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
-    const uint64_t rb = *RowBytes(t, cols);
-    if (t == DType::kQ8_0) {
-      for (int64_t r = 0; r < rows; r += 5) w[r * rb + 2 + r % 32] = 0x80;  // quant -128
-    }
-    if (t == DType::kQ4_K) {  // the largest 6-bit scales and minimums in one block per row
-      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 12);
-    }
-    if (t == DType::kQ6_K) {  // extreme codes (63) and scales (-128) in one block per row
-      for (int64_t r = 0; r < rows; r += 3) {
-        std::memset(w.data() + r * rb, 0xFF, 192);
-        std::memset(w.data() + r * rb + 192, 0x80, 16);
+    for (const int64_t n_tok : {15, 37}) {
+      SCOPED_TRACE(DTypeName(t));
+      SCOPED_TRACE(n_tok);
+      // 15 tokens: six- or four-row tiles and a remainder of three; 37: two AMX row tiles of 16
+      // and a remainder of five, over an odd number of 32-element blocks (17) where the type
+      // has them. Three row groups: a pair of groups and an odd one.
+      const int64_t rows = 24;
+      const int64_t cols = n_tok == 37 && GetDTypeTraits(t)->block_elems == 32 ? 544 : 512;
+      std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
+      const uint64_t rb = *RowBytes(t, cols);
+      if (t == DType::kQ8_0) {
+        for (int64_t r = 0; r < rows; r += 5) w[r * rb + 2 + r % 32] = 0x80;  // quant -128
       }
-    }
-    if (t == DType::kQ5_K) {  // largest scales and minimums, every code 31, in one block per row
-      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 172);
-    }
-    if (t == DType::kIQ4_NL || t == DType::kIQ4_XS) {  // code 0 (-127) everywhere in one row
-      for (int64_t b = 0; b < static_cast<int64_t>(rb); b += GetDTypeTraits(t)->block_bytes) {
-        const int64_t q0 = t == DType::kIQ4_NL ? 2 : 8;
-        std::memset(w.data() + 3 * rb + b + q0, 0,
-                    static_cast<size_t>(GetDTypeTraits(t)->block_bytes - q0));
+      if (t == DType::kQ4_K) {  // the largest 6-bit scales and minimums in one block per row
+        for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 12);
       }
-    }
-    if (t == DType::kQ3_K) {  // codes 7 with the scales at -32 (rows 0, 3, ...), at +31 (1, 4, ...)
-      for (int64_t r = 0; r < rows; ++r) {
-        if (r % 3 == 2) continue;
-        std::memset(w.data() + r * rb, 0xFF, 96);
-        std::memset(w.data() + r * rb + 96, r % 3 == 0 ? 0x00 : 0xFF, 12);
-      }
-    }
-    if (t == DType::kQ2_K) {  // largest scales, minimums and codes in one block per row
-      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb, 0xFF, 80);
-    }
-    if (t == DType::kMXFP4) {  // subnormal (e 0, 1) and large (e 200) scales, code -12
-      for (int64_t r = 0; r < rows; r += 3) {
-        for (int b = 0; b < 3; ++b) w[r * rb + 17 * b] = static_cast<uint8_t>(b < 2 ? b : 200);
-        std::memset(w.data() + r * rb + 1, 0xFF, 16);
-      }
-    }
-    if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
-      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
-    }
-    if (t == DType::kQ4_1 || t == DType::kQ5_1) {  // every code at its largest, one block per row
-      const size_t q0 = 4, bytes = t == DType::kQ4_1 ? 16 : 20;
-      for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + q0, 0xFF, bytes);
-    }
-    ASSERT_TRUE(CanPack(K(), t, rows, cols));
-    const uint64_t prb = PackedRowBytes(t, cols);
-    std::vector<uint8_t> packed(prb * rows);
-    PackRowGroups(t, w.data(), cols, 0, rows / kPackRows, packed.data());
-    const DType act = ActivationType(t);
-    std::vector<float> x = RandomVector(n_tok * cols, 9);
-    // Token 0: every activation quant at +127, the largest same-sign integer partial sums.
-    std::fill(x.begin(), x.begin() + cols, 1.0f);
-    const std::vector<uint8_t> a = Encode(Ref(), act, x, n_tok, cols);
-    const uint64_t ab = *RowBytes(act, cols), ib = ActivationInfoBytes(t, cols);
-    std::vector<uint8_t> info(ib * n_tok);
-    for (int64_t c = 0; c < n_tok; ++c)
-      ActivationInfos(t, a.data() + c * ab, cols, info.data() + c * ib);
-    const int id = static_cast<int>(t);
-    std::vector<float> got(static_cast<size_t>(n_tok * rows)), want(got.size()),
-        one(static_cast<size_t>(rows));
-    K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib, n_tok,
-                        got.data(), rows);
-    Ref().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib,
-                          n_tok, want.data(), rows);
-    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
-    for (int64_t c = 0; c < n_tok; ++c) {
-      K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data() + c * ab, ab,
-                          info.data() + c * ib, ib, 1, one.data(), rows);
-      std::vector<float> af(static_cast<size_t>(cols)), wf(static_cast<size_t>(cols));
-      ASSERT_TRUE(DequantizeRow(act, a.data() + c * ab, af.data(), cols).ok());
-      for (int64_t r = 0; r < rows; ++r) {
-        ASSERT_EQ(one[static_cast<size_t>(r)], got[static_cast<size_t>(c * rows + r)])
-            << c << "," << r;
-        // The exact dot of the decoded values, to f32 rounding of the terms (the integer
-        // block sums are exact; the scalar row-major dot, which sums f32 products, drifts
-        // further than this on token 0's same-sign activations).
-        ASSERT_TRUE(DequantizeRow(t, w.data() + r * rb, wf.data(), cols).ok());
-        double mag = 0.0, exact = 0.0;
-        for (size_t i = 0; i < af.size(); ++i) {
-          exact += static_cast<double>(wf[i]) * af[i];
-          mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+      if (t == DType::kQ6_K) {  // extreme codes (63) and scales (-128) in one block per row
+        for (int64_t r = 0; r < rows; r += 3) {
+          std::memset(w.data() + r * rb, 0xFF, 192);
+          std::memset(w.data() + r * rb + 192, 0x80, 16);
         }
-        EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], exact, 1e-6 * mag + 1e-6)
-            << c << "," << r;
+      }
+      if (t == DType::kQ5_K) {  // largest scales and minimums, every code 31, in one block per row
+        for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 4, 0xFF, 172);
+      }
+      if (t == DType::kIQ4_NL || t == DType::kIQ4_XS) {  // code 0 (-127) everywhere in one row
+        for (int64_t b = 0; b < static_cast<int64_t>(rb); b += GetDTypeTraits(t)->block_bytes) {
+          const int64_t q0 = t == DType::kIQ4_NL ? 2 : 8;
+          std::memset(w.data() + 3 * rb + b + q0, 0,
+                      static_cast<size_t>(GetDTypeTraits(t)->block_bytes - q0));
+        }
+      }
+      if (t ==
+          DType::kQ3_K) {  // codes 7 with the scales at -32 (rows 0, 3, ...), at +31 (1, 4, ...)
+        for (int64_t r = 0; r < rows; ++r) {
+          if (r % 3 == 2) continue;
+          std::memset(w.data() + r * rb, 0xFF, 96);
+          std::memset(w.data() + r * rb + 96, r % 3 == 0 ? 0x00 : 0xFF, 12);
+        }
+      }
+      if (t == DType::kQ2_K) {  // largest scales, minimums and codes in one block per row
+        for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb, 0xFF, 80);
+      }
+      if (t == DType::kMXFP4) {  // subnormal (e 0, 1) and large (e 200) scales, code -12
+        for (int64_t r = 0; r < rows; r += 3) {
+          for (int b = 0; b < 3; ++b) w[r * rb + 17 * b] = static_cast<uint8_t>(b < 2 ? b : 200);
+          std::memset(w.data() + r * rb + 1, 0xFF, 16);
+        }
+      }
+      if (t == DType::kQ5_0) {  // every code 31 (nibbles and fifth bits set) in one block per row
+        for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + 2, 0xFF, 20);
+      }
+      if (t == DType::kQ4_1 || t == DType::kQ5_1) {  // every code at its largest, one block per row
+        const size_t q0 = 4, bytes = t == DType::kQ4_1 ? 16 : 20;
+        for (int64_t r = 0; r < rows; r += 3) std::memset(w.data() + r * rb + q0, 0xFF, bytes);
+      }
+      ASSERT_TRUE(CanPack(K(), t, rows, cols));
+      const uint64_t prb = PackedRowBytes(t, cols);
+      std::vector<uint8_t> packed(prb * rows);
+      PackRowGroups(t, w.data(), cols, 0, rows / kPackRows, packed.data());
+      const DType act = ActivationType(t);
+      std::vector<float> x = RandomVector(n_tok * cols, 9);
+      // Token 0: every activation quant at +127, the largest same-sign integer partial sums.
+      std::fill(x.begin(), x.begin() + cols, 1.0f);
+      const std::vector<uint8_t> a = Encode(Ref(), act, x, n_tok, cols);
+      const uint64_t ab = *RowBytes(act, cols), ib = ActivationInfoBytes(t, cols);
+      std::vector<uint8_t> info(ib * n_tok);
+      for (int64_t c = 0; c < n_tok; ++c)
+        ActivationInfos(t, a.data() + c * ab, cols, info.data() + c * ib);
+      const int id = static_cast<int>(t);
+      std::vector<float> got(static_cast<size_t>(n_tok * rows)), want(got.size()),
+          one(static_cast<size_t>(rows));
+      K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib,
+                          n_tok, got.data(), rows);
+      Ref().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data(), ab, info.data(), ib,
+                            n_tok, want.data(), rows);
+      for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << i;
+      for (int64_t c = 0; c < n_tok; ++c) {
+        K().gemm_packed[id](cols, packed.data(), rows / kPackRows, a.data() + c * ab, ab,
+                            info.data() + c * ib, ib, 1, one.data(), rows);
+        std::vector<float> af(static_cast<size_t>(cols)), wf(static_cast<size_t>(cols));
+        ASSERT_TRUE(DequantizeRow(act, a.data() + c * ab, af.data(), cols).ok());
+        for (int64_t r = 0; r < rows; ++r) {
+          ASSERT_EQ(one[static_cast<size_t>(r)], got[static_cast<size_t>(c * rows + r)])
+              << c << "," << r;
+          // The exact dot of the decoded values, to f32 rounding of the terms (the integer
+          // block sums are exact; the scalar row-major dot, which sums f32 products, drifts
+          // further than this on token 0's same-sign activations).
+          ASSERT_TRUE(DequantizeRow(t, w.data() + r * rb, wf.data(), cols).ok());
+          double mag = 0.0, exact = 0.0;
+          for (size_t i = 0; i < af.size(); ++i) {
+            exact += static_cast<double>(wf[i]) * af[i];
+            mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+          }
+          EXPECT_NEAR(got[static_cast<size_t>(c * rows + r)], exact, 1e-6 * mag + 1e-6)
+              << c << "," << r;
+        }
       }
     }
   }

@@ -16,8 +16,11 @@
 // AVX-512 flags plus -mamx-tile -mamx-int8; only reached where cpu_features found AMX usable.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/table_fill.h"
 #include "kernels/x86/packed_frame.h"
@@ -25,13 +28,43 @@
 namespace pocket::kernels {
 namespace {
 
+// The tile instructions, as asm statements that tell the compiler exactly which memory they
+// read or write. GCC 12's intrinsics do not: _tile_loadd declares no memory input at all (a
+// store to the bytes it loads could legally be moved after it), and _tile_stored clobbers all
+// memory, which forces every f32 accumulator out of its register around each store. T is the
+// tile register's number (AT&T operand order: sources first).
+template <int T>
+inline void TileLoad(const void* base, long stride) {  // memory not written in this file
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm%c2" ::"r"(base), "r"(stride), "i"(T));
+}
+template <int T, size_t kBytes>
+inline void TileLoadBytes(const int8_t* base) {  // kBytes contiguous bytes, 64 per row
+  __asm__ volatile(
+      "tileloadd (%1,%2,1), %%tmm%c3" ::"m"(*reinterpret_cast<const int8_t(*)[kBytes]>(base)),
+      "r"(base), "r"(64L), "i"(T));
+}
+template <int T, size_t kBytes>
+inline void TileStoreBytes(int32_t* base) {  // kBytes contiguous bytes, 64 per row
+  __asm__ volatile("tilestored %%tmm%c3, (%1,%2,1)"
+                   : "=m"(*reinterpret_cast<int32_t(*)[kBytes / 4]>(base))
+                   : "r"(base), "r"(64L), "i"(T));
+}
+template <int T>
+inline void TileZero() {
+  __asm__ volatile("tilezero %%tmm%c0" ::"i"(T));
+}
+template <int C, int A, int B>
+inline void TileDotS8() {  // C += A · B, signed bytes
+  __asm__ volatile("tdpbssd %%tmm%c0, %%tmm%c1, %%tmm%c2" ::"i"(B), "i"(A), "i"(C));
+}
+
 // Tile registers, two sets used by alternate blocks so that the tile unit computes block b + 1
-// while the vector units scale block b's sums: set 0 is B in tmm0, A in tmm1 and the C
-// accumulators in tmm2, tmm3; set 1 is tmm6, tmm7 and tmm4, tmm5. A and C tiles hold 16
-// activation rows, so a chunk is 16 or 32 activation rows. GCC's tile intrinsics paste their
-// register operands into the assembly text, so the numbers are literals below.
-constexpr int kMaxRowTiles = 2;
-constexpr int kTileRows = 16;  // activation rows per A / C tile, weight rows per B tile
+// while the vector units scale block b's sums: set 0 is B in tmm0, A in tmm1, C in tmm2; set 1
+// is tmm3, tmm4, tmm5. A and C tiles hold 16 activation rows.
+constexpr int kTileRows = 16;     // activation rows per A / C tile, weight rows per B tile
+constexpr int kMaxRowTiles = 4;   // activation row tiles per call chunk (MatMul's 64 rows)
+constexpr int kChunkBlocks = 64;  // blocks whose B tiles are prepared at once (32 KB)
+constexpr int kBTileBytes = 8 * 64;
 
 // LDTILECFG's 64-byte operand (palette 1).
 struct alignas(64) TileConfig {
@@ -44,17 +77,14 @@ struct alignas(64) TileConfig {
 
 TileConfig MakeTileConfig() {
   TileConfig c;
-  for (int t : {0, 6}) {  // B: 32 quants of 16 weight rows, four of each row per 64-byte row
-    c.rows[t] = 8;
+  for (int set = 0; set < 2; ++set) {
+    const int t = 3 * set;
+    c.rows[t] = 8;  // B: 32 quants of 16 weight rows, four of each row per 64-byte row
     c.colsb[t] = 64;
-  }
-  for (int t : {1, 7}) {  // A: 16 activation rows x 32 quants
-    c.rows[t] = kTileRows;
-    c.colsb[t] = 32;
-  }
-  for (int t = 2; t < 6; ++t) {  // C: 16 activation rows x 16 int32 sums
-    c.rows[t] = kTileRows;
-    c.colsb[t] = 64;
+    c.rows[t + 1] = kTileRows;  // A: 16 activation rows x 32 quants
+    c.colsb[t + 1] = 32;
+    c.rows[t + 2] = kTileRows;  // C: 16 activation rows x 16 int32 sums
+    c.colsb[t + 2] = 64;
   }
   return c;
 }
@@ -97,108 +127,93 @@ inline __m512 PairScales(const uint8_t* g0, const uint8_t* g1) {
   return _mm512_cvtph_ps(h);
 }
 
-inline const uint8_t* BlockQuants(const uint8_t* a, uint64_t a_stride, int m, int64_t b) {
-  return a + static_cast<uint64_t>(m * kTileRows) * a_stride + b * sizeof(BlockQ8_0) +
-         offsetof(BlockQ8_0, qs);
+// Block b's products of 16 activation rows (at `quants`, a_stride apart) and the B tile at
+// bq into tile set S (B, A, C in tmm 3S, 3S + 1, 3S + 2).
+template <int S>
+inline void IssueBlock(const int8_t* bq, const uint8_t* quants, uint64_t a_stride) {
+  TileLoadBytes<3 * S, kBTileBytes>(bq);
+  TileLoad<3 * S + 1>(quants, static_cast<long>(a_stride));
+  TileDotS8<3 * S + 2, 3 * S + 1, 3 * S>();
 }
 
-// Block b's products into tile set S: B from the prepared buffer, then each row tile's A.
-template <int S, int NT>
-inline void IssueBlock(const int8_t* bq, const uint8_t* a, uint64_t a_stride, int64_t b) {
-  const long stride = static_cast<long>(a_stride);
-  if constexpr (S == 0) {
-    _tile_loadd(0, bq, 64);
-    _tile_loadd(1, BlockQuants(a, a_stride, 0, b), stride);
-    _tile_dpbssd(2, 1, 0);
-    if constexpr (NT > 1) {
-      _tile_loadd(1, BlockQuants(a, a_stride, 1, b), stride);
-      _tile_dpbssd(3, 1, 0);
-    }
-  } else {
-    _tile_loadd(6, bq, 64);
-    _tile_loadd(7, BlockQuants(a, a_stride, 0, b), stride);
-    _tile_dpbssd(4, 7, 6);
-    if constexpr (NT > 1) {
-      _tile_loadd(7, BlockQuants(a, a_stride, 1, b), stride);
-      _tile_dpbssd(5, 7, 6);
-    }
-  }
-}
-
-// Set S's sums to `sums` (16 int32 per activation row) and its C tiles zeroed for the next use.
-template <int S, int NT>
+// Set S's sums to `sums` (16 int32 per activation row) and its C tile zeroed for the next use.
+template <int S>
 inline void TakeSums(int32_t* sums) {
-  if constexpr (S == 0) {
-    _tile_stored(2, sums, 64);
-    _tile_zero(2);
-    if constexpr (NT > 1) {
-      _tile_stored(3, sums + kTileRows * 16, 64);
-      _tile_zero(3);
-    }
-  } else {
-    _tile_stored(4, sums, 64);
-    _tile_zero(4);
-    if constexpr (NT > 1) {
-      _tile_stored(5, sums + kTileRows * 16, 64);
-      _tile_zero(5);
-    }
-  }
+  TileStoreBytes<3 * S + 2, kTileRows * 64>(sums);
+  TileZero<3 * S + 2>();
 }
 
-// One block's int32 sums into the f32 accumulators of the chunk's 16 * NT activation rows.
-template <int NT>
-inline void ScaleBlock(const int32_t* sums, __m512 dw, const uint8_t* info, uint64_t info_stride,
-                       int64_t b, float* acc) {
-  for (int i = 0; i < NT * kTileRows; ++i) {
-    const float da = InfoOf<ActBlockInfo>(info, info_stride, i)[b].d;
-    const __m512 total = _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * i));
-    _mm512_store_ps(acc + 16 * i, _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(da)), total,
-                                                  _mm512_load_ps(acc + 16 * i)));
-  }
+// One block's int32 sums into the f32 accumulators of 16 activation rows. A fold over the row
+// indices rather than a loop: constant indices keep acc[] in registers (GCC leaves an array
+// indexed in a loop on the stack, even when it unrolls the loop later).
+template <int... I>
+inline void ScaleBlock(std::integer_sequence<int, I...>, const int32_t* sums, __m512 dw,
+                       const uint8_t* info, uint64_t info_stride, int64_t b, __m512* acc) {
+  ((acc[I] = _mm512_fmadd_ps(
+        _mm512_mul_ps(dw, _mm512_set1_ps(InfoOf<ActBlockInfo>(info, info_stride, I)[b].d)),
+        _mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * I)), acc[I])),
+   ...);
 }
+using RowIndices = std::make_integer_sequence<int, kTileRows>;
 
-// Activation rows [0, 16 * NT) against one pair of groups (16 weight rows), software
-// pipelined so that no step waits on memory just written: in step b the weights of block
-// b + 2 are prepared, block b is issued to the tile unit, block b - 1's sums are stored and
-// block b - 2's are scaled (a tile load of bytes stored a moment ago, or a vector load of
-// sums the tile unit has just stored, stalls until the stores reach the cache).
-template <class F, int NT>
-void PairChunk(int64_t nb, const uint8_t* g0, const uint8_t* g1, const uint8_t* a,
-               uint64_t a_stride, const uint8_t* info, uint64_t info_stride, float* out,
-               int64_t ldo) {
-  constexpr int kSums = NT * kTileRows * 16;
-  alignas(64) int8_t bq[4][8 * 64];
-  alignas(64) int32_t sums[2][kSums];
-  alignas(64) float acc[NT * kTileRows * 16];
-  for (int i = 0; i < NT * kTileRows; ++i) _mm512_store_ps(acc + 16 * i, _mm512_setzero_ps());
-  _tile_zero(2);
-  _tile_zero(3);
-  _tile_zero(4);
-  _tile_zero(5);
-  auto prepare = [&](int64_t b) {
-    if (b < nb) F::PrepareB(g0 + b * F::kGroupBlock, g1 + b * F::kGroupBlock, bq[b & 3]);
-  };
-  // Step b, with P = b % 2 as a constant: tile set P issues block b, set 1 - P gives back
-  // block b - 1's sums.
-  auto step = [&](auto parity, int64_t b) {
+// 16 activation rows x blocks [b0, b0 + nb) of a pair of groups (16 weight rows), B tiles
+// prepared at bq, into acc. Software pipelined so that no step waits on memory just written:
+// step s issues block s to the tile unit, stores block s - 1's sums and scales block s - 2's
+// (a vector load of sums the tile unit has just stored stalls until the store completes).
+template <class F, int... I>
+void RowTileBlocks(std::integer_sequence<int, I...> rows, int64_t b0, int64_t nb, const int8_t* bq,
+                   const uint8_t* g0, const uint8_t* g1, const uint8_t* a, uint64_t a_stride,
+                   const uint8_t* info, uint64_t info_stride, const float* from, float* out,
+                   int64_t ldo, float* partial) {
+  // acc[] is only ever indexed by constants (the folds), so it lives in registers.
+  __m512 acc[kTileRows];
+  ((acc[I] = from ? _mm512_load_ps(from + 16 * I) : _mm512_setzero_ps()), ...);
+  alignas(64) int32_t sums[2][kTileRows * 16];
+  // always_inline: GCC keeps acc[] on the stack when the lambda is inlined too late.
+  auto step = [&](auto parity, int64_t s) __attribute__((always_inline)) {
     constexpr int P = decltype(parity)::value;
-    prepare(b + 2);
-    if (b < nb) IssueBlock<P, NT>(bq[b & 3], a, a_stride, b);
-    if (b >= 1 && b - 1 < nb) TakeSums<1 - P, NT>(sums[1 - P]);
-    if (b >= 2 && b - 2 < nb) {
-      const int64_t s = b - 2;
-      const __m512 dw = PairScales(g0 + s * F::kGroupBlock, g1 + s * F::kGroupBlock);
-      ScaleBlock<NT>(sums[P], dw, info, info_stride, s, acc);
+    if (s < nb) {
+      IssueBlock<P>(bq + s * kBTileBytes,
+                    a + (b0 + s) * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs), a_stride);
+    }
+    if (s >= 1 && s - 1 < nb) TakeSums<1 - P>(sums[1 - P]);
+    if (s >= 2 && s - 2 < nb) {
+      const int64_t b = b0 + s - 2;
+      ScaleBlock(rows, sums[P], PairScales(g0 + b * F::kGroupBlock, g1 + b * F::kGroupBlock), info,
+                 info_stride, b, acc);
     }
   };
-  prepare(0);
-  prepare(1);
-  for (int64_t b = 0; b < nb + 2; b += 2) {  // steps 0 .. nb + 1 (+ 1 empty when nb is odd)
-    step(std::integral_constant<int, 0>{}, b);
-    step(std::integral_constant<int, 1>{}, b + 1);
+  for (int64_t s = 0; s < nb + 2; s += 2) {  // steps 0 .. nb + 1 (+ 1 empty when nb is odd)
+    step(std::integral_constant<int, 0>{}, s);
+    step(std::integral_constant<int, 1>{}, s + 1);
   }
-  for (int i = 0; i < NT * kTileRows; ++i)
-    _mm512_storeu_ps(out + i * ldo, _mm512_load_ps(acc + 16 * i));
+  if (out != nullptr) {
+    (_mm512_storeu_ps(out + I * ldo, acc[I]), ...);
+  } else {
+    (_mm512_store_ps(partial + 16 * I, acc[I]), ...);
+  }
+}
+
+// Activation rows [0, 16 * row_tiles) against one pair of groups (16 weight rows): the B
+// tiles of up to kChunkBlocks blocks are prepared once and serve every row tile.
+template <class F>
+void PairRows(int64_t nb, const uint8_t* g0, const uint8_t* g1, const uint8_t* a, uint64_t a_stride,
+              const uint8_t* info, uint64_t info_stride, int row_tiles, float* out, int64_t ldo) {
+  alignas(64) int8_t bq[kChunkBlocks * kBTileBytes];
+  alignas(64) float partial[kMaxRowTiles][kTileRows * 16];  // sums so far, K in chunks
+  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+    const int64_t n = std::min<int64_t>(kChunkBlocks, nb - b0);
+    for (int64_t b = 0; b < n; ++b)
+      F::PrepareB(g0 + (b0 + b) * F::kGroupBlock, g1 + (b0 + b) * F::kGroupBlock,
+                  bq + b * kBTileBytes);
+    for (int t = 0; t < row_tiles; ++t) {
+      const uint64_t r = static_cast<uint64_t>(t) * kTileRows;
+      const bool first = b0 == 0, last = b0 + n == nb;
+      RowTileBlocks<F>(RowIndices{}, b0, n, bq, g0, g1, a + r * a_stride, a_stride,
+                       info + r * info_stride, info_stride, first ? nullptr : partial[t],
+                       last ? out + static_cast<int64_t>(r) * ldo : nullptr, ldo, partial[t]);
+    }
+  }
 }
 
 // Set by FillAmxKernels (before the table is published) to the AVX-512 entries this table
@@ -218,18 +233,15 @@ void AmxGemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
   const int64_t nb = n / 32;
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * F::kGroupBlock;
   _tile_loadconfig(&kTileConfig);
+  TileZero<2>();
+  TileZero<5>();
   for (int p = 0; p < pairs; ++p) {
     const uint8_t* g0 = w + 2 * p * group_bytes;
     for (int t = 0; t < row_tiles; t += kMaxRowTiles) {
       const uint64_t r = static_cast<uint64_t>(t) * kTileRows;
-      const uint8_t* at = a + r * a_stride;
-      const uint8_t* it = info + r * info_stride;
-      float* ot = out + static_cast<int64_t>(r) * ldo + 16 * p;
-      if (row_tiles - t >= 2) {
-        PairChunk<F, 2>(nb, g0, g0 + group_bytes, at, a_stride, it, info_stride, ot, ldo);
-      } else {
-        PairChunk<F, 1>(nb, g0, g0 + group_bytes, at, a_stride, it, info_stride, ot, ldo);
-      }
+      PairRows<F>(nb, g0, g0 + group_bytes, a + r * a_stride, a_stride, info + r * info_stride,
+                  info_stride, std::min(kMaxRowTiles, row_tiles - t),
+                  out + static_cast<int64_t>(r) * ldo + 16 * p, ldo);
     }
   }
   _tile_release();

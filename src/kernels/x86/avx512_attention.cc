@@ -148,7 +148,7 @@ void KvScores(int64_t n_keys, int d, int nh, const float* q, int64_t q_stride, c
   }
 }
 
-// Up to four heads x 32 output elements in registers (two 16-lane vectors each) while the V
+// Up to eight heads x 32 output elements in registers (two 16-lane vectors each) while the V
 // rows stream past: per key two row loads and eight FMAs whose broadcast of p comes from
 // memory. Each element sees fma(p_j, v_j, acc) for j in order, as kv_axpy would.
 template <int kType, int kHeads>
@@ -201,6 +201,12 @@ void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stri
                    uint64_t v_stride, float* o, int64_t o_stride) {
   const auto* vb = static_cast<const uint8_t*>(v);
   int h = 0;
+  // Eight heads where there are eight: in a 16-column strip (prefill, eight query heads per KV
+  // head) each head is one FMA chain, and two FMA ports with four cycles of latency need
+  // eight chains to stay busy.
+  for (; h + 8 <= nh; h += 8)
+    WeightedSumHeads<kType, 8>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
+                               o + h * o_stride, o_stride);
   for (; h + 4 <= nh; h += 4)
     WeightedSumHeads<kType, 4>(n_keys, d, p + h * p_stride, p_stride, vb, v_stride,
                                o + h * o_stride, o_stride);

@@ -216,6 +216,137 @@ void PairRows(int64_t nb, const uint8_t* g0, const uint8_t* g1, const uint8_t* a
   }
 }
 
+// The 32-element formats' entry for AmxGemmPacked.
+template <class F>
+struct Blocks32 : F {
+  static constexpr int kBlockElems = 32;
+  static void PairRows(int64_t nb, const uint8_t* g0, const uint8_t* g1, const uint8_t* a,
+                       uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int row_tiles,
+                       float* out, int64_t ldo) {
+    pocket::kernels::PairRows<F>(nb, g0, g1, a, a_stride, info, info_stride, row_tiles, out, ldo);
+  }
+};
+
+// Q4_K (256-element super-blocks of eight 32-element sub-blocks, each with a 6-bit scale and
+// minimum per row): one tile product per sub-block (low nibbles of quant vectors 8p..8p+7
+// for sub-block 2p, high ones for 2p + 1), whose int32 sums are multiplied by the rows'
+// scales and added up over the super-block in registers; then the f32 epilogue of the AVX-512
+// tile: acc = fma(d · da, float(s32), acc), acc = fnmadd(dmin · da, Σ min · asum, acc).
+struct Q4_KFormat {
+  static constexpr int kBlockElems = 256;
+  static constexpr int kGroupBlock = kQ4KGroupBlock;
+  static constexpr int kSubBlocks = 8;
+
+  // B tiles of super-blocks [b0, b0 + n): 8 per super-block, sub-block order.
+  static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int64_t b = 0; b < n; ++b) {
+      const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 160;
+      const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 160;
+      int8_t* dst = bq + b * kSubBlocks * kBTileBytes;
+      for (int v = 0; v < 32; ++v) {  // quant vector v = 8p + j: row j of sub-blocks 2p, 2p + 1
+        const int p = v / 8, j = v % 8;
+        const __m512i raw =
+            _mm512_inserti64x4(_mm512_castsi256_si512(Load32(w0 + 32 * v)), Load32(w1 + 32 * v), 1);
+        _mm512_store_si512(dst + (2 * p) * kBTileBytes + 64 * j, _mm512_and_si512(raw, m4));
+        _mm512_store_si512(dst + (2 * p + 1) * kBTileBytes + 64 * j,
+                           _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+      }
+    }
+  }
+
+  // Eight bytes per group at offset `at` of each group-block (scales or minimums of one
+  // sub-block), as 16 int32 lanes.
+  static __m512i PairBytes(const uint8_t* w0, const uint8_t* w1, int at) {
+    const __m128i lo = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w0 + at));
+    const __m128i hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w1 + at));
+    return _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(lo, hi));
+  }
+
+  template <int... I>
+  static void RowTile(std::integer_sequence<int, I...> rows, int64_t b0, int64_t nb,
+                      const int8_t* bq, const uint8_t* g0, const uint8_t* g1, const uint8_t* a,
+                      uint64_t a_stride, const uint8_t* info, uint64_t info_stride, float* acc) {
+    __m512i s32[kTileRows];
+    ((s32[I] = _mm512_setzero_si512()), ...);
+    alignas(64) int32_t sums[2][kTileRows * 16];
+    const int64_t steps = nb * kSubBlocks;
+    auto finish = [&](int64_t b) __attribute__((always_inline)) {
+      const uint8_t* w0 = g0 + b * kGroupBlock;
+      const uint8_t* w1 = g1 + b * kGroupBlock;
+      const __m512 d = PairScales(w0, w1), dmin = PairScales(w0 + 16, w1 + 16);
+      __m512 mins[kSubBlocks];
+      for (int sb = 0; sb < kSubBlocks; ++sb)
+        mins[sb] = _mm512_cvtepi32_ps(PairBytes(w0, w1, 96 + 8 * sb));
+      (Finish(InfoOf<ActSuperBlockInfo>(info, info_stride, I)[b], d, dmin, mins, &s32[I],
+              acc + 16 * I),
+       ...);
+    };
+    auto step = [&](auto parity, int64_t s) __attribute__((always_inline)) {
+      constexpr int P = decltype(parity)::value;
+      if (s < steps) {
+        const int64_t b = b0 + s / kSubBlocks;
+        IssueBlock<P>(bq + s * kBTileBytes,
+                      a + b * sizeof(BlockQ8_K) + offsetof(BlockQ8_K, qs) + 32 * (s % kSubBlocks),
+                      a_stride);
+      }
+      if (s >= 1 && s - 1 < steps) TakeSums<1 - P>(sums[1 - P]);
+      if (s >= 2 && s - 2 < steps) {
+        const int64_t b = b0 + (s - 2) / kSubBlocks;
+        const int sb = static_cast<int>((s - 2) % kSubBlocks);
+        const __m512i scale = PairBytes(g0 + b * kGroupBlock, g1 + b * kGroupBlock, 32 + 8 * sb);
+        ((s32[I] = _mm512_add_epi32(
+              s32[I], _mm512_mullo_epi32(_mm512_load_si512(sums[P] + 16 * I), scale))),
+         ...);
+        if (sb == kSubBlocks - 1) finish(b);
+      }
+    };
+    for (int64_t s = 0; s < steps + 2; s += 2) {  // steps is even: 8 per super-block
+      step(std::integral_constant<int, 0>{}, s);
+      step(std::integral_constant<int, 1>{}, s + 1);
+    }
+  }
+
+  // One activation row's super-block: as VnniQ4Q5_K's epilogue (the minimums' sum is exact in
+  // f32, so its order does not matter), then s32 cleared for the next super-block.
+  static inline void Finish(const ActSuperBlockInfo& in, __m512 d, __m512 dmin,
+                            const __m512 mins[kSubBlocks], __m512i* s32, float* acc) {
+    const __m512 da = _mm512_set1_ps(in.d);
+    __m512 part[2];
+    for (int sb = 0; sb < 2; ++sb) part[sb] = _mm512_mul_ps(mins[sb], _mm512_set1_ps(in.sums[sb]));
+    for (int sb = 2; sb < kSubBlocks; ++sb)
+      part[sb % 2] = _mm512_fmadd_ps(mins[sb], _mm512_set1_ps(in.sums[sb]), part[sb % 2]);
+    __m512 v = _mm512_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(*s32), _mm512_load_ps(acc));
+    v = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_add_ps(part[0], part[1]), v);
+    _mm512_store_ps(acc, v);
+    *s32 = _mm512_setzero_si512();
+  }
+
+  // Activation rows [0, 16 * row_tiles) against one pair of groups, the B tiles of up to
+  // kChunkBlocks sub-blocks prepared at once; the f32 accumulators stay in memory (they change
+  // once per super-block), the int32 super-block sums in registers.
+  static void PairRows(int64_t nb, const uint8_t* g0, const uint8_t* g1, const uint8_t* a,
+                       uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int row_tiles,
+                       float* out, int64_t ldo) {
+    constexpr int64_t kChunk = kChunkBlocks / kSubBlocks;  // super-blocks per chunk
+    alignas(64) int8_t bq[kChunkBlocks * kBTileBytes];
+    alignas(64) float acc[kMaxRowTiles][kTileRows * 16];
+    for (int t = 0; t < row_tiles; ++t)
+      for (int i = 0; i < kTileRows; ++i) _mm512_store_ps(acc[t] + 16 * i, _mm512_setzero_ps());
+    for (int64_t b0 = 0; b0 < nb; b0 += kChunk) {
+      const int64_t n = std::min<int64_t>(kChunk, nb - b0);
+      Prepare(g0, g1, b0, n, bq);
+      for (int t = 0; t < row_tiles; ++t) {
+        const uint64_t r = static_cast<uint64_t>(t) * kTileRows;
+        RowTile(RowIndices{}, b0, n, bq, g0, g1, a + r * a_stride, a_stride, info + r * info_stride,
+                info_stride, acc[t]);
+      }
+    }
+    for (int t = 0; t < row_tiles; ++t)
+      for (int i = 0; i < kTileRows; ++i)
+        _mm512_storeu_ps(out + (t * kTileRows + i) * ldo, _mm512_load_ps(acc[t] + 16 * i));
+  }
+};
 // Set by FillAmxKernels (before the table is published) to the AVX-512 entries this table
 // replaces; read-only afterwards.
 GemmPackedFn g_fallback[kMaxTypeId] = {};
@@ -230,7 +361,7 @@ void AmxGemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
     fallback(n, w, n_groups, a, a_stride, info, info_stride, nc, out, ldo);
     return;
   }
-  const int64_t nb = n / 32;
+  const int64_t nb = n / F::kBlockElems;
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * F::kGroupBlock;
   _tile_loadconfig(&kTileConfig);
   TileZero<2>();
@@ -239,7 +370,7 @@ void AmxGemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
     const uint8_t* g0 = w + 2 * p * group_bytes;
     for (int t = 0; t < row_tiles; t += kMaxRowTiles) {
       const uint64_t r = static_cast<uint64_t>(t) * kTileRows;
-      PairRows<F>(nb, g0, g0 + group_bytes, a + r * a_stride, a_stride, info + r * info_stride,
+      F::PairRows(nb, g0, g0 + group_bytes, a + r * a_stride, a_stride, info + r * info_stride,
                   info_stride, std::min(kMaxRowTiles, row_tiles - t),
                   out + static_cast<int64_t>(r) * ldo + 16 * p, ldo);
     }
@@ -267,8 +398,9 @@ void FillAmxKernels(KernelTable* t) {
     g_fallback[id] = t->gemm_packed[id];
     t->gemm_packed[id] = fn;
   };
-  set(DType::kQ8_0, AmxGemmPacked<Q8_0Format, DType::kQ8_0>);
-  set(DType::kQ4_0, AmxGemmPacked<Q4_0Format, DType::kQ4_0>);
+  set(DType::kQ8_0, AmxGemmPacked<Blocks32<Q8_0Format>, DType::kQ8_0>);
+  set(DType::kQ4_0, AmxGemmPacked<Blocks32<Q4_0Format>, DType::kQ4_0>);
+  set(DType::kQ4_K, AmxGemmPacked<Q4_KFormat, DType::kQ4_K>);
 }
 
 }  // namespace pocket::kernels

@@ -75,20 +75,22 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-TileConfig MakeTileConfig() {
+// k: quants per tile product (32, or 16 for Q6_K's 16-element sub-blocks).
+TileConfig MakeTileConfig(int k) {
   TileConfig c;
   for (int set = 0; set < 2; ++set) {
     const int t = 3 * set;
-    c.rows[t] = 8;  // B: 32 quants of 16 weight rows, four of each row per 64-byte row
+    c.rows[t] = static_cast<uint8_t>(k / 4);  // B: k quants of 16 weight rows, 4 per row each
     c.colsb[t] = 64;
-    c.rows[t + 1] = kTileRows;  // A: 16 activation rows x 32 quants
-    c.colsb[t + 1] = 32;
+    c.rows[t + 1] = kTileRows;  // A: 16 activation rows x k quants
+    c.colsb[t + 1] = static_cast<uint16_t>(k);
     c.rows[t + 2] = kTileRows;  // C: 16 activation rows x 16 int32 sums
     c.colsb[t + 2] = 64;
   }
   return c;
 }
-const TileConfig kTileConfig = MakeTileConfig();
+const TileConfig kTileConfig32 = MakeTileConfig(32);
+const TileConfig kTileConfig16 = MakeTileConfig(16);
 
 // Q8_0: the two groups' quant vectors side by side.
 struct Q8_0Format {
@@ -129,9 +131,9 @@ inline __m512 PairScales(const uint8_t* g0, const uint8_t* g1) {
 
 // Block b's products of 16 activation rows (at `quants`, a_stride apart) and the B tile at
 // bq into tile set S (B, A, C in tmm 3S, 3S + 1, 3S + 2).
-template <int S>
+template <int S, int kBBytes = kBTileBytes>
 inline void IssueBlock(const int8_t* bq, const uint8_t* quants, uint64_t a_stride) {
-  TileLoadBytes<3 * S, kBTileBytes>(bq);
+  TileLoadBytes<3 * S, kBBytes>(bq);
   TileLoad<3 * S + 1>(quants, static_cast<long>(a_stride));
   TileDotS8<3 * S + 2, 3 * S + 1, 3 * S>();
 }
@@ -220,6 +222,7 @@ void PairRows(int64_t nb, const uint8_t* g0, const uint8_t* g1, const uint8_t* a
 template <class F>
 struct Blocks32 : F {
   static constexpr int kBlockElems = 32;
+  static constexpr int kTileK = 32;
   static void PairRows(int64_t nb, const uint8_t* g0, const uint8_t* g1, const uint8_t* a,
                        uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int row_tiles,
                        float* out, int64_t ldo) {
@@ -227,99 +230,59 @@ struct Blocks32 : F {
   }
 };
 
-// Q4_K (256-element super-blocks of eight 32-element sub-blocks, each with a 6-bit scale and
-// minimum per row): one tile product per sub-block (low nibbles of quant vectors 8p..8p+7
-// for sub-block 2p, high ones for 2p + 1), whose int32 sums are multiplied by the rows'
-// scales and added up over the super-block in registers; then the f32 epilogue of the AVX-512
-// tile: acc = fma(d · da, float(s32), acc), acc = fnmadd(dmin · da, Σ min · asum, acc).
-struct Q4_KFormat {
+// The K-quants: 256-element super-blocks of sub-blocks with an integer scale per row. One
+// tile product per sub-block (kSubElems = kTileK quants), its int32 sums multiplied by the
+// rows' scales and added up over the super-block in registers, then the AVX-512 tile's f32
+// epilogue (Parts::Epilogue) once per super-block. Parts supplies the layout:
+//   kSubBlocks, kGroupBlock; Prepare (the B tiles of n super-blocks, sub-block order);
+//   Scales (one sub-block's 16 row scales as int32); Epilogue (constructed per super-block
+//   and pair, then applied per activation row).
+template <class Parts>
+struct SuperBlocks : Parts {
   static constexpr int kBlockElems = 256;
-  static constexpr int kGroupBlock = kQ4KGroupBlock;
-  static constexpr int kSubBlocks = 8;
-
-  // B tiles of super-blocks [b0, b0 + n): 8 per super-block, sub-block order.
-  static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    for (int64_t b = 0; b < n; ++b) {
-      const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 160;
-      const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 160;
-      int8_t* dst = bq + b * kSubBlocks * kBTileBytes;
-      for (int v = 0; v < 32; ++v) {  // quant vector v = 8p + j: row j of sub-blocks 2p, 2p + 1
-        const int p = v / 8, j = v % 8;
-        const __m512i raw =
-            _mm512_inserti64x4(_mm512_castsi256_si512(Load32(w0 + 32 * v)), Load32(w1 + 32 * v), 1);
-        _mm512_store_si512(dst + (2 * p) * kBTileBytes + 64 * j, _mm512_and_si512(raw, m4));
-        _mm512_store_si512(dst + (2 * p + 1) * kBTileBytes + 64 * j,
-                           _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
-      }
-    }
-  }
-
-  // Eight bytes per group at offset `at` of each group-block (scales or minimums of one
-  // sub-block), as 16 int32 lanes.
-  static __m512i PairBytes(const uint8_t* w0, const uint8_t* w1, int at) {
-    const __m128i lo = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w0 + at));
-    const __m128i hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w1 + at));
-    return _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(lo, hi));
-  }
+  static constexpr int kSubBlocks = Parts::kSubBlocks;
+  static constexpr int kTileK = 256 / kSubBlocks;
+  static constexpr int kBBytes = kTileK / 4 * 64;
+  static constexpr int kGroupBlock = Parts::kGroupBlock;
 
   template <int... I>
-  static void RowTile(std::integer_sequence<int, I...> rows, int64_t b0, int64_t nb,
-                      const int8_t* bq, const uint8_t* g0, const uint8_t* g1, const uint8_t* a,
-                      uint64_t a_stride, const uint8_t* info, uint64_t info_stride, float* acc) {
+  static void RowTile(std::integer_sequence<int, I...>, int64_t b0, int64_t nb, const int8_t* bq,
+                      const uint8_t* g0, const uint8_t* g1, const uint8_t* a, uint64_t a_stride,
+                      const uint8_t* info, uint64_t info_stride, float* acc) {
     __m512i s32[kTileRows];
     ((s32[I] = _mm512_setzero_si512()), ...);
     alignas(64) int32_t sums[2][kTileRows * 16];
     const int64_t steps = nb * kSubBlocks;
-    auto finish = [&](int64_t b) __attribute__((always_inline)) {
-      const uint8_t* w0 = g0 + b * kGroupBlock;
-      const uint8_t* w1 = g1 + b * kGroupBlock;
-      const __m512 d = PairScales(w0, w1), dmin = PairScales(w0 + 16, w1 + 16);
-      __m512 mins[kSubBlocks];
-      for (int sb = 0; sb < kSubBlocks; ++sb)
-        mins[sb] = _mm512_cvtepi32_ps(PairBytes(w0, w1, 96 + 8 * sb));
-      (Finish(InfoOf<ActSuperBlockInfo>(info, info_stride, I)[b], d, dmin, mins, &s32[I],
-              acc + 16 * I),
-       ...);
-    };
     auto step = [&](auto parity, int64_t s) __attribute__((always_inline)) {
       constexpr int P = decltype(parity)::value;
       if (s < steps) {
         const int64_t b = b0 + s / kSubBlocks;
-        IssueBlock<P>(bq + s * kBTileBytes,
-                      a + b * sizeof(BlockQ8_K) + offsetof(BlockQ8_K, qs) + 32 * (s % kSubBlocks),
-                      a_stride);
+        IssueBlock<P, kBBytes>(
+            bq + s * kBBytes,
+            a + b * sizeof(BlockQ8_K) + offsetof(BlockQ8_K, qs) + kTileK * (s % kSubBlocks),
+            a_stride);
       }
       if (s >= 1 && s - 1 < steps) TakeSums<1 - P>(sums[1 - P]);
       if (s >= 2 && s - 2 < steps) {
         const int64_t b = b0 + (s - 2) / kSubBlocks;
         const int sb = static_cast<int>((s - 2) % kSubBlocks);
-        const __m512i scale = PairBytes(g0 + b * kGroupBlock, g1 + b * kGroupBlock, 32 + 8 * sb);
+        const uint8_t* w0 = g0 + b * kGroupBlock;
+        const uint8_t* w1 = g1 + b * kGroupBlock;
+        const __m512i scale = Parts::Scales(w0, w1, sb);
         ((s32[I] = _mm512_add_epi32(
               s32[I], _mm512_mullo_epi32(_mm512_load_si512(sums[P] + 16 * I), scale))),
          ...);
-        if (sb == kSubBlocks - 1) finish(b);
+        if (sb == kSubBlocks - 1) {
+          const typename Parts::Epilogue epilogue(w0, w1);
+          (epilogue(InfoOf<ActSuperBlockInfo>(info, info_stride, I)[b], s32[I], acc + 16 * I), ...);
+          ((s32[I] = _mm512_setzero_si512()), ...);
+        }
       }
     };
-    for (int64_t s = 0; s < steps + 2; s += 2) {  // steps is even: 8 per super-block
+    for (int64_t s = 0; s < steps + 2; s += 2) {  // steps is even
       step(std::integral_constant<int, 0>{}, s);
       step(std::integral_constant<int, 1>{}, s + 1);
     }
-  }
-
-  // One activation row's super-block: as VnniQ4Q5_K's epilogue (the minimums' sum is exact in
-  // f32, so its order does not matter), then s32 cleared for the next super-block.
-  static inline void Finish(const ActSuperBlockInfo& in, __m512 d, __m512 dmin,
-                            const __m512 mins[kSubBlocks], __m512i* s32, float* acc) {
-    const __m512 da = _mm512_set1_ps(in.d);
-    __m512 part[2];
-    for (int sb = 0; sb < 2; ++sb) part[sb] = _mm512_mul_ps(mins[sb], _mm512_set1_ps(in.sums[sb]));
-    for (int sb = 2; sb < kSubBlocks; ++sb)
-      part[sb % 2] = _mm512_fmadd_ps(mins[sb], _mm512_set1_ps(in.sums[sb]), part[sb % 2]);
-    __m512 v = _mm512_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(*s32), _mm512_load_ps(acc));
-    v = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_add_ps(part[0], part[1]), v);
-    _mm512_store_ps(acc, v);
-    *s32 = _mm512_setzero_si512();
   }
 
   // Activation rows [0, 16 * row_tiles) against one pair of groups, the B tiles of up to
@@ -329,13 +292,13 @@ struct Q4_KFormat {
                        uint64_t a_stride, const uint8_t* info, uint64_t info_stride, int row_tiles,
                        float* out, int64_t ldo) {
     constexpr int64_t kChunk = kChunkBlocks / kSubBlocks;  // super-blocks per chunk
-    alignas(64) int8_t bq[kChunkBlocks * kBTileBytes];
+    alignas(64) int8_t bq[kChunkBlocks * kBBytes];
     alignas(64) float acc[kMaxRowTiles][kTileRows * 16];
     for (int t = 0; t < row_tiles; ++t)
       for (int i = 0; i < kTileRows; ++i) _mm512_store_ps(acc[t] + 16 * i, _mm512_setzero_ps());
     for (int64_t b0 = 0; b0 < nb; b0 += kChunk) {
       const int64_t n = std::min<int64_t>(kChunk, nb - b0);
-      Prepare(g0, g1, b0, n, bq);
+      Parts::Prepare(g0, g1, b0, n, bq);
       for (int t = 0; t < row_tiles; ++t) {
         const uint64_t r = static_cast<uint64_t>(t) * kTileRows;
         RowTile(RowIndices{}, b0, n, bq, g0, g1, a + r * a_stride, a_stride, info + r * info_stride,
@@ -347,6 +310,113 @@ struct Q4_KFormat {
         _mm512_storeu_ps(out + (t * kTileRows + i) * ldo, _mm512_load_ps(acc[t] + 16 * i));
   }
 };
+
+// Eight bytes per group at offset `at` of each group-block, as 16 int32 lanes (unsigned or
+// signed bytes).
+inline __m128i PairBytes8(const uint8_t* w0, const uint8_t* w1, int at) {
+  return _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w0 + at)),
+                            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w1 + at)));
+}
+
+// Q4_K: sub-block 2p is the low nibbles of quant vectors 8p..8p+7, 2p + 1 the high ones;
+// 6-bit scales and minimums; the epilogue of VnniQ4Q5_K (the minimums' sum is exact in f32,
+// so its order does not matter).
+struct Q4_KParts {
+  static constexpr int kSubBlocks = 8;
+  static constexpr int kGroupBlock = kQ4KGroupBlock;
+  static constexpr int kBBytes = 8 * 64;
+
+  static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int64_t b = 0; b < n; ++b) {
+      const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 160;
+      const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 160;
+      int8_t* dst = bq + b * kSubBlocks * kBBytes;
+      for (int v = 0; v < 32; ++v) {  // quant vector v = 8p + j: row j of sub-blocks 2p, 2p + 1
+        const int p = v / 8, j = v % 8;
+        const __m512i raw =
+            _mm512_inserti64x4(_mm512_castsi256_si512(Load32(w0 + 32 * v)), Load32(w1 + 32 * v), 1);
+        _mm512_store_si512(dst + (2 * p) * kBBytes + 64 * j, _mm512_and_si512(raw, m4));
+        _mm512_store_si512(dst + (2 * p + 1) * kBBytes + 64 * j,
+                           _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+      }
+    }
+  }
+  static __m512i Scales(const uint8_t* w0, const uint8_t* w1, int sb) {
+    return _mm512_cvtepu8_epi32(PairBytes8(w0, w1, 32 + 8 * sb));
+  }
+  struct Epilogue {
+    __m512 d, dmin, mins[kSubBlocks];
+    Epilogue(const uint8_t* w0, const uint8_t* w1)
+        : d(PairScales(w0, w1)), dmin(PairScales(w0 + 16, w1 + 16)) {
+      for (int sb = 0; sb < kSubBlocks; ++sb)
+        mins[sb] = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(PairBytes8(w0, w1, 96 + 8 * sb)));
+    }
+    void operator()(const ActSuperBlockInfo& in, __m512i s32, float* acc) const {
+      const __m512 da = _mm512_set1_ps(in.d);
+      __m512 part[2];
+      for (int sb = 0; sb < 2; ++sb)
+        part[sb] = _mm512_mul_ps(mins[sb], _mm512_set1_ps(in.sums[sb]));
+      for (int sb = 2; sb < kSubBlocks; ++sb)
+        part[sb % 2] = _mm512_fmadd_ps(mins[sb], _mm512_set1_ps(in.sums[sb]), part[sb % 2]);
+      __m512 v =
+          _mm512_fmadd_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(s32), _mm512_load_ps(acc));
+      v = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_add_ps(part[0], part[1]), v);
+      _mm512_store_ps(acc, v);
+    }
+  };
+};
+
+// Q6_K: sixteen 16-element sub-blocks; sub-block s = 8h + 2k + j0/4 is code k of triples
+// 8h + j0 .. 8h + j0 + 3 (B rows 0..3), i.e. elements [16s, 16s + 16). The codes go into the
+// B tiles minus 32 (int8), so the sums need no offset correction: Σ scale · Σ (q - 32) · a is
+// the integer VnniQ6_K computes as Σ scale · Σ q · a - 32 · Σ scale · asum16.
+struct Q6_KParts {
+  static constexpr int kSubBlocks = 16;
+  static constexpr int kGroupBlock = kQ6KGroupBlock;
+  static constexpr int kBBytes = 4 * 64;
+
+  static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
+    const __m512i m63 = _mm512_set1_epi8(0x3F), m3 = _mm512_set1_epi8(0x03),
+                  m12 = _mm512_set1_epi8(0x0C), m48 = _mm512_set1_epi8(0x30),
+                  k32 = _mm512_set1_epi8(32);
+    auto pair = [](const uint8_t* p0, const uint8_t* p1) {
+      return _mm512_inserti64x4(_mm512_castsi256_si512(Load32(p0)), Load32(p1), 1);
+    };
+    for (int64_t b = 0; b < n; ++b) {
+      const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 144;
+      const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 144;
+      int8_t* dst = bq + b * kSubBlocks * kBBytes;
+      for (int t = 0; t < 16; ++t) {  // triple t = 8h + j
+        const int h = t / 8, j = t % 8;
+        const __m512i x0 = pair(w0 + 96 * t, w1 + 96 * t);
+        const __m512i x1 = pair(w0 + 96 * t + 32, w1 + 96 * t + 32);
+        const __m512i x2 = pair(w0 + 96 * t + 64, w1 + 96 * t + 64);
+        const __m512i q[4] = {
+            _mm512_and_si512(x0, m63), _mm512_and_si512(x1, m63), _mm512_and_si512(x2, m63),
+            _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(x0, 6), m3),
+                                            _mm512_and_si512(_mm512_srli_epi16(x1, 4), m12)),
+                            _mm512_and_si512(_mm512_srli_epi16(x2, 2), m48))};
+        for (int k = 0; k < 4; ++k) {
+          const int s = 8 * h + 2 * k + j / 4;
+          _mm512_store_si512(dst + s * kBBytes + 64 * (j % 4), _mm512_sub_epi8(q[k], k32));
+        }
+      }
+    }
+  }
+  static __m512i Scales(const uint8_t* w0, const uint8_t* w1, int sb) {
+    return _mm512_cvtepi8_epi32(PairBytes8(w0, w1, 16 + 8 * sb));
+  }
+  struct Epilogue {
+    __m512 d;
+    Epilogue(const uint8_t* w0, const uint8_t* w1) : d(PairScales(w0, w1)) {}
+    void operator()(const ActSuperBlockInfo& in, __m512i s32, float* acc) const {
+      _mm512_store_ps(acc, _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(in.d)),
+                                           _mm512_cvtepi32_ps(s32), _mm512_load_ps(acc)));
+    }
+  };
+};
+
 // Set by FillAmxKernels (before the table is published) to the AVX-512 entries this table
 // replaces; read-only afterwards.
 GemmPackedFn g_fallback[kMaxTypeId] = {};
@@ -363,7 +433,7 @@ void AmxGemmPacked(int64_t n, const uint8_t* w, int n_groups, const uint8_t* a, 
   }
   const int64_t nb = n / F::kBlockElems;
   const uint64_t group_bytes = static_cast<uint64_t>(nb) * F::kGroupBlock;
-  _tile_loadconfig(&kTileConfig);
+  _tile_loadconfig(F::kTileK == 16 ? &kTileConfig16 : &kTileConfig32);
   TileZero<2>();
   TileZero<5>();
   for (int p = 0; p < pairs; ++p) {
@@ -400,7 +470,8 @@ void FillAmxKernels(KernelTable* t) {
   };
   set(DType::kQ8_0, AmxGemmPacked<Blocks32<Q8_0Format>, DType::kQ8_0>);
   set(DType::kQ4_0, AmxGemmPacked<Blocks32<Q4_0Format>, DType::kQ4_0>);
-  set(DType::kQ4_K, AmxGemmPacked<Q4_KFormat, DType::kQ4_K>);
+  set(DType::kQ4_K, AmxGemmPacked<SuperBlocks<Q4_KParts>, DType::kQ4_K>);
+  set(DType::kQ6_K, AmxGemmPacked<SuperBlocks<Q6_KParts>, DType::kQ6_K>);
 }
 
 }  // namespace pocket::kernels

@@ -318,27 +318,38 @@ inline __m128i PairBytes8(const uint8_t* w0, const uint8_t* w1, int at) {
                             _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w1 + at)));
 }
 
-// Q4_K: sub-block 2p is the low nibbles of quant vectors 8p..8p+7, 2p + 1 the high ones;
-// 6-bit scales and minimums; the epilogue of VnniQ4Q5_K (the minimums' sum is exact in f32,
-// so its order does not matter).
-struct Q4_KParts {
+// Q4_K / Q5_K: sub-block 2p is the low nibbles of quant vectors 8p..8p+7, 2p + 1 the high
+// ones (Q5_K: with the fifth bits OR-ed in); 6-bit scales and minimums; the epilogue of
+// VnniQ4Q5_K (the minimums' sum is exact in f32, so its order does not matter).
+template <bool kFifth>
+struct Q4Q5_KParts {
   static constexpr int kSubBlocks = 8;
-  static constexpr int kGroupBlock = kQ4KGroupBlock;
+  static constexpr int kGroupBlock = kFifth ? kQ5KGroupBlock : kQ4KGroupBlock;
   static constexpr int kBBytes = 8 * 64;
 
   static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
+    auto pair = [](__m256i lo, __m256i hi) {
+      return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    };
     for (int64_t b = 0; b < n; ++b) {
-      const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 160;
-      const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 160;
+      const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock;
+      const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock;
       int8_t* dst = bq + b * kSubBlocks * kBBytes;
       for (int v = 0; v < 32; ++v) {  // quant vector v = 8p + j: row j of sub-blocks 2p, 2p + 1
         const int p = v / 8, j = v % 8;
-        const __m512i raw =
-            _mm512_inserti64x4(_mm512_castsi256_si512(Load32(w0 + 32 * v)), Load32(w1 + 32 * v), 1);
-        _mm512_store_si512(dst + (2 * p) * kBBytes + 64 * j, _mm512_and_si512(raw, m4));
-        _mm512_store_si512(dst + (2 * p + 1) * kBBytes + 64 * j,
-                           _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+        const __m512i raw = pair(Load32(w0 + 160 + 32 * v), Load32(w1 + 160 + 32 * v));
+        __m512i lo = _mm512_and_si512(raw, m4);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        if constexpr (kFifth) {
+          __m256i lo0, hi0, lo1, hi1;
+          FifthBits(w0 + 1184 + 8 * v, &lo0, &hi0);
+          FifthBits(w1 + 1184 + 8 * v, &lo1, &hi1);
+          lo = _mm512_or_si512(lo, pair(lo0, lo1));
+          hi = _mm512_or_si512(hi, pair(hi0, hi1));
+        }
+        _mm512_store_si512(dst + (2 * p) * kBBytes + 64 * j, lo);
+        _mm512_store_si512(dst + (2 * p + 1) * kBBytes + 64 * j, hi);
       }
     }
   }
@@ -470,7 +481,8 @@ void FillAmxKernels(KernelTable* t) {
   };
   set(DType::kQ8_0, AmxGemmPacked<Blocks32<Q8_0Format>, DType::kQ8_0>);
   set(DType::kQ4_0, AmxGemmPacked<Blocks32<Q4_0Format>, DType::kQ4_0>);
-  set(DType::kQ4_K, AmxGemmPacked<SuperBlocks<Q4_KParts>, DType::kQ4_K>);
+  set(DType::kQ4_K, AmxGemmPacked<SuperBlocks<Q4Q5_KParts<false>>, DType::kQ4_K>);
+  set(DType::kQ5_K, AmxGemmPacked<SuperBlocks<Q4Q5_KParts<true>>, DType::kQ5_K>);
   set(DType::kQ6_K, AmxGemmPacked<SuperBlocks<Q6_KParts>, DType::kQ6_K>);
 }
 

@@ -104,17 +104,38 @@ struct Q8_0Format {
   }
 };
 
-// Q4_0: chunk j's low nibbles are elements 4j..4j+3 (B row j), its high ones 16+4j.. (B row
-// 4 + j), each minus the offset 8 so the sums need no correction.
-struct Q4_0Format {
-  static constexpr int kGroupBlock = kQ4GroupBlock;
+// The nibble formats without a minimum. Chunk j's low nibbles are elements 4j..4j+3 (B row
+// j), its high ones 16+4j.. (B row 4 + j), turned into the signed values: Q4_0 minus its
+// offset 8, Q5_0 with the fifth bits OR-ed in minus 16, IQ4_NL through its codebook; so the
+// sums need no offset correction.
+enum class Nibbles { kQ4_0, kQ5_0, kIQ4_NL };
+template <Nibbles kKind>
+struct NibbleFormat {
+  static constexpr int kGroupBlock = kKind == Nibbles::kQ5_0 ? 176 : kQ4GroupBlock;
+  static inline __m512i Pair(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
   static inline void PrepareB(const uint8_t* g0, const uint8_t* g1, int8_t* b) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i table = _mm512_broadcast_i32x4(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4NLValues)));
     for (int j = 0; j < 4; ++j) {
-      const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(Load32(g0 + 16 + 32 * j)),
-                                           Load32(g1 + 16 + 32 * j), 1);
-      const __m512i lo = _mm512_sub_epi8(_mm512_and_si512(v, m4), eight);
-      const __m512i hi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), eight);
+      const __m512i v = Pair(Load32(g0 + 16 + 32 * j), Load32(g1 + 16 + 32 * j));
+      __m512i lo = _mm512_and_si512(v, m4);
+      __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      if constexpr (kKind == Nibbles::kQ4_0) {
+        lo = _mm512_sub_epi8(lo, _mm512_set1_epi8(8));
+        hi = _mm512_sub_epi8(hi, _mm512_set1_epi8(8));
+      } else if constexpr (kKind == Nibbles::kQ5_0) {
+        __m256i lo0, hi0, lo1, hi1;
+        FifthBits(g0 + 16 + 128 + 8 * j, &lo0, &hi0);
+        FifthBits(g1 + 16 + 128 + 8 * j, &lo1, &hi1);
+        lo = _mm512_sub_epi8(_mm512_or_si512(lo, Pair(lo0, lo1)), _mm512_set1_epi8(16));
+        hi = _mm512_sub_epi8(_mm512_or_si512(hi, Pair(hi0, hi1)), _mm512_set1_epi8(16));
+      } else {
+        lo = _mm512_shuffle_epi8(table, lo);
+        hi = _mm512_shuffle_epi8(table, hi);
+      }
       _mm512_store_si512(b + 64 * j, lo);
       _mm512_store_si512(b + 64 * (4 + j), hi);
     }
@@ -480,7 +501,9 @@ void FillAmxKernels(KernelTable* t) {
     t->gemm_packed[id] = fn;
   };
   set(DType::kQ8_0, AmxGemmPacked<Blocks32<Q8_0Format>, DType::kQ8_0>);
-  set(DType::kQ4_0, AmxGemmPacked<Blocks32<Q4_0Format>, DType::kQ4_0>);
+  set(DType::kQ4_0, AmxGemmPacked<Blocks32<NibbleFormat<Nibbles::kQ4_0>>, DType::kQ4_0>);
+  set(DType::kQ5_0, AmxGemmPacked<Blocks32<NibbleFormat<Nibbles::kQ5_0>>, DType::kQ5_0>);
+  set(DType::kIQ4_NL, AmxGemmPacked<Blocks32<NibbleFormat<Nibbles::kIQ4_NL>>, DType::kIQ4_NL>);
   set(DType::kQ4_K, AmxGemmPacked<SuperBlocks<Q4Q5_KParts<false>>, DType::kQ4_K>);
   set(DType::kQ5_K, AmxGemmPacked<SuperBlocks<Q4Q5_KParts<true>>, DType::kQ5_K>);
   set(DType::kQ6_K, AmxGemmPacked<SuperBlocks<Q6_KParts>, DType::kQ6_K>);

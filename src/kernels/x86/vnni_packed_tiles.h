@@ -52,7 +52,7 @@ void VnniNibbles(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_str
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kGroupBlock;
-    PrefetchAhead<NC, kGroupBlock>(blk);
+    PrefetchAhead<NC, kGroupBlock, true>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -107,7 +107,7 @@ void VnniSigned(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kGroupBlock;
-    PrefetchAhead<NC, kGroupBlock>(blk);
+    PrefetchAhead<NC, kGroupBlock, true>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -156,7 +156,7 @@ void VnniQ4Q5_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stri
   for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kGroupBlock;
-    PrefetchAhead<NC, kGroupBlock>(blk);
+    PrefetchAhead<NC, kGroupBlock, true>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {
@@ -210,7 +210,7 @@ void VnniQ6_K(int64_t nb, const uint8_t* wg, const uint8_t* a, uint64_t a_stride
   __m256 scale_f[16];
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = wg + b * kQ6KGroupBlock;
-    PrefetchAhead<NC, kQ6KGroupBlock>(blk);
+    PrefetchAhead<NC, kQ6KGroupBlock, true>(blk);
     const int8_t* qa[NC];
     __m256i s32[NC];
     for (int c = 0; c < NC; ++c) {

@@ -210,10 +210,13 @@ TEST_P(IsaTest, PackedGemmMatchesScalarBitwiseAndTheDotProduct) {
       SCOPED_TRACE(DTypeName(t));
       SCOPED_TRACE(n_tok);
       // 15 tokens: six- or four-row tiles and a remainder of three; 37: two AMX row tiles of 16
-      // and a remainder of five, over an odd number of 32-element blocks (17) where the type
-      // has them. Three row groups: a pair of groups and an odd one.
+      // and a remainder of five, over more blocks than the AMX kernel prepares at once (64):
+      // 65 32-element blocks (an odd count), or 9 super-blocks (72 sub-blocks). Three row
+      // groups: a pair of groups and an odd one.
       const int64_t rows = 24;
-      const int64_t cols = n_tok == 37 && GetDTypeTraits(t)->block_elems == 32 ? 544 : 512;
+      const int64_t cols = n_tok == 15                            ? 512
+                           : GetDTypeTraits(t)->block_elems == 32 ? 65 * 32
+                                                                  : 9 * 256;
       std::vector<uint8_t> w = MakeWeights(t, rows, cols, 8);
       const uint64_t rb = *RowBytes(t, cols);
       if (t == DType::kQ8_0) {

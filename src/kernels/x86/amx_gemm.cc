@@ -1,19 +1,22 @@
 // AMX packed GEMM (layout in kernels/packed.h): the tile unit's int8 dot products (TDPBSSD,
-// 16 x 16 x 32 multiply-adds per instruction) for chunks of 16+ activation rows, over pairs
-// of packed row groups. Everything else (decode, the last < 16 activation rows, an odd last
-// row group, every other type and kernel) is the AVX-512 table's, which this table copies.
+// up to 16 x 16 x 32 multiply-adds per instruction) for calls with 16+ activation rows, over
+// pairs of packed row groups, for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K and Q6_K. Everything
+// else (decode, the last < 16 activation rows, an odd last row group, the other types and
+// kernels) is the AVX-512 table's, which this table copies.
 //
-// Why the shapes: the 32-element formats scale every block, so an integer sum may run over
-// one block only (K = 32 per instruction). A pair of eight-row groups gives 16 weight rows:
-// their quants, four bytes of each row side by side, are exactly a B tile's rows (8 rows x 64
-// bytes), interleaved (Q8_0) or unpacked from nibbles (Q4_0) into a small buffer per block.
-// Each block's int32 sums (C tiles of 16 activation rows x 16 weight rows) go through the
-// same f32 epilogue as every other table, acc = fma(dw · da, float(sum), acc) in block
-// order, so the results equal the scalar reference bit for bit.
+// Why the shapes: every block (K-quants: sub-block) has its own scale, so an integer sum may
+// run over one block only: K = 32 per product (Q6_K: 16). A pair of eight-row groups gives
+// 16 weight rows, whose quants, four bytes of each row side by side, are exactly a B tile's
+// rows (64 bytes): interleaved (Q8_0) or unpacked into signed bytes (the other formats) once
+// per 64 blocks into a buffer that serves every activation row tile. Each block's int32 sums
+// (C tiles of 16 activation rows x 16 weight rows) go through the same f32 epilogue as every
+// other table, e.g. acc = fma(dw · da, float(sum), acc) in block order, so the results equal
+// the scalar reference bit for bit.
 //
 // Tile state is per thread: each call loads the configuration and releases the tiles at its
-// end (about a microsecond against the milliseconds of work a call covers). Compiled with the
-// AVX-512 flags plus -mamx-tile -mamx-int8; only reached where cpu_features found AMX usable.
+// end. Compiled with the AVX-512 flags plus -mamx-tile -mamx-int8; only reached where
+// cpu_features found AMX usable. Stateless apart from g_fallback (set once before the table
+// is published), so safe to call from any thread.
 #include <immintrin.h>
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // AMX packed GEMM (layout in kernels/packed.h): the tile unit's int8 dot products (TDPBSSD,
 // up to 16 x 16 x 32 multiply-adds per instruction) for calls with 16+ activation rows, over
-// pairs of packed row groups, for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K and Q6_K. Everything
+// pairs of packed row groups, for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS. Everything
 // else (decode, the last < 16 activation rows, an odd last row group, the other types and
 // kernels) is the AVX-512 table's, which this table copies.
 //
@@ -402,6 +402,51 @@ struct Q4Q5_KParts {
   };
 };
 
+// The K-quant epilogue without minimums (IQ4_XS, Q6_K): acc = fma(d · da, float(s32), acc).
+struct ScaleOnlyEpilogue {
+  __m512 d;
+  ScaleOnlyEpilogue(const uint8_t* w0, const uint8_t* w1) : d(PairScales(w0, w1)) {}
+  void operator()(const ActSuperBlockInfo& in, __m512i s32, float* acc) const {
+    _mm512_store_ps(acc, _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(in.d)),
+                                         _mm512_cvtepi32_ps(s32), _mm512_load_ps(acc)));
+  }
+};
+
+// IQ4_XS: eight 32-element sub-blocks; quant vector 4s + j holds bytes 16s + 4j.. of each
+// row: its low nibbles are B row j of sub-block s, its high ones B row 4 + j, both through
+// the IQ4_NL codebook. Signed 6-bit scales (ls - 32, stored as int8); the epilogue of the
+// AVX2 and VNNI tiles.
+struct IQ4_XSParts {
+  static constexpr int kSubBlocks = 8;
+  static constexpr int kGroupBlock = kIQ4XSGroupBlock;
+  static constexpr int kBBytes = 8 * 64;
+
+  static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i table = _mm512_broadcast_i32x4(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4NLValues)));
+    for (int64_t b = 0; b < n; ++b) {
+      const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 80;
+      const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 80;
+      int8_t* dst = bq + b * kSubBlocks * kBBytes;
+      for (int v = 0; v < 32; ++v) {  // quant vector v = 4s + j
+        const int sb = v / 4, j = v % 4;
+        const __m512i raw =
+            _mm512_inserti64x4(_mm512_castsi256_si512(Load32(w0 + 32 * v)), Load32(w1 + 32 * v), 1);
+        const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(raw, m4));
+        const __m512i hi =
+            _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+        _mm512_store_si512(dst + sb * kBBytes + 64 * j, lo);
+        _mm512_store_si512(dst + sb * kBBytes + 64 * (4 + j), hi);
+      }
+    }
+  }
+  static __m512i Scales(const uint8_t* w0, const uint8_t* w1, int sb) {
+    return _mm512_cvtepi8_epi32(PairBytes8(w0, w1, 16 + 8 * sb));
+  }
+  using Epilogue = ScaleOnlyEpilogue;
+};
+
 // Q6_K: sixteen 16-element sub-blocks; sub-block s = 8h + 2k + j0/4 is code k of triples
 // 8h + j0 .. 8h + j0 + 3 (B rows 0..3), i.e. elements [16s, 16s + 16). The codes go into the
 // B tiles minus 32 (int8), so the sums need no offset correction: Σ scale · Σ (q - 32) · a is
@@ -442,14 +487,7 @@ struct Q6_KParts {
   static __m512i Scales(const uint8_t* w0, const uint8_t* w1, int sb) {
     return _mm512_cvtepi8_epi32(PairBytes8(w0, w1, 16 + 8 * sb));
   }
-  struct Epilogue {
-    __m512 d;
-    Epilogue(const uint8_t* w0, const uint8_t* w1) : d(PairScales(w0, w1)) {}
-    void operator()(const ActSuperBlockInfo& in, __m512i s32, float* acc) const {
-      _mm512_store_ps(acc, _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(in.d)),
-                                           _mm512_cvtepi32_ps(s32), _mm512_load_ps(acc)));
-    }
-  };
+  using Epilogue = ScaleOnlyEpilogue;
 };
 
 // Set by FillAmxKernels (before the table is published) to the AVX-512 entries this table
@@ -510,6 +548,7 @@ void FillAmxKernels(KernelTable* t) {
   set(DType::kQ4_K, AmxGemmPacked<SuperBlocks<Q4Q5_KParts<false>>, DType::kQ4_K>);
   set(DType::kQ5_K, AmxGemmPacked<SuperBlocks<Q4Q5_KParts<true>>, DType::kQ5_K>);
   set(DType::kQ6_K, AmxGemmPacked<SuperBlocks<Q6_KParts>, DType::kQ6_K>);
+  set(DType::kIQ4_XS, AmxGemmPacked<SuperBlocks<IQ4_XSParts>, DType::kIQ4_XS>);
 }
 
 }  // namespace pocket::kernels

@@ -1,8 +1,8 @@
 // AMX packed GEMM (layout in kernels/packed.h): the tile unit's int8 dot products (TDPBSSD,
 // up to 16 x 16 x 32 multiply-adds per instruction) for calls with 16+ activation rows, over
-// pairs of packed row groups, for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS. Everything
-// else (decode, the last < 16 activation rows, an odd last row group, the other types and
-// kernels) is the AVX-512 table's, which this table copies.
+// pairs of packed row groups, for Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K, Q6_K and IQ4_XS.
+// Everything else (decode, the last < 16 activation rows, an odd last row group, the other
+// types and kernels) is the AVX-512 table's, which this table copies.
 //
 // Why the shapes: every block (K-quants: sub-block) has its own scale, so an integer sum may
 // run over one block only: K = 32 per product (Q6_K: 16). A pair of eight-row groups gives

@@ -95,14 +95,26 @@ TileConfig MakeTileConfig(int k) {
 const TileConfig kTileConfig32 = MakeTileConfig(32);
 const TileConfig kTileConfig16 = MakeTileConfig(16);
 
+// Two groups' 32-byte vectors side by side: the 16 weight rows of a pair in one register.
+inline __m512i Pair(__m256i g0, __m256i g1) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(g0), g1, 1);
+}
+inline __m512i LoadPair(const uint8_t* p0, const uint8_t* p1) {
+  return Pair(Load32(p0), Load32(p1));
+}
+
+// The IQ4_NL codebook in every 128-bit lane, for vpshufb.
+inline __m512i IQ4NLTable() {
+  return _mm512_broadcast_i32x4(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4NLValues)));
+}
+
 // Q8_0: the two groups' quant vectors side by side.
 struct Q8_0Format {
   static constexpr int kGroupBlock = kQ8GroupBlock;
   static inline void PrepareB(const uint8_t* g0, const uint8_t* g1, int8_t* b) {
     for (int j = 0; j < 8; ++j) {
-      const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(Load32(g0 + 16 + 32 * j)),
-                                           Load32(g1 + 16 + 32 * j), 1);
-      _mm512_store_si512(b + 64 * j, v);
+      _mm512_store_si512(b + 64 * j, LoadPair(g0 + 16 + 32 * j, g1 + 16 + 32 * j));
     }
   }
 };
@@ -115,15 +127,11 @@ enum class Nibbles { kQ4_0, kQ5_0, kIQ4_NL };
 template <Nibbles kKind>
 struct NibbleFormat {
   static constexpr int kGroupBlock = kKind == Nibbles::kQ5_0 ? 176 : kQ4GroupBlock;
-  static inline __m512i Pair(__m256i lo, __m256i hi) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-  }
   static inline void PrepareB(const uint8_t* g0, const uint8_t* g1, int8_t* b) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i table = _mm512_broadcast_i32x4(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4NLValues)));
+    const __m512i table = IQ4NLTable();
     for (int j = 0; j < 4; ++j) {
-      const __m512i v = Pair(Load32(g0 + 16 + 32 * j), Load32(g1 + 16 + 32 * j));
+      const __m512i v = LoadPair(g0 + 16 + 32 * j, g1 + 16 + 32 * j);
       __m512i lo = _mm512_and_si512(v, m4);
       __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
       if constexpr (kKind == Nibbles::kQ4_0) {
@@ -266,7 +274,8 @@ struct SuperBlocks : Parts {
   static constexpr int kBlockElems = 256;
   static constexpr int kSubBlocks = Parts::kSubBlocks;
   static constexpr int kTileK = 256 / kSubBlocks;
-  static constexpr int kBBytes = kTileK / 4 * 64;
+  static constexpr int kBBytes = Parts::kBBytes;
+  static_assert(kBBytes == kTileK / 4 * 64, "a B tile: kTileK quants of 16 rows");
   static constexpr int kGroupBlock = Parts::kGroupBlock;
 
   template <int... I>
@@ -353,24 +362,21 @@ struct Q4Q5_KParts {
 
   static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    auto pair = [](__m256i lo, __m256i hi) {
-      return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    };
     for (int64_t b = 0; b < n; ++b) {
       const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock;
       const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock;
       int8_t* dst = bq + b * kSubBlocks * kBBytes;
       for (int v = 0; v < 32; ++v) {  // quant vector v = 8p + j: row j of sub-blocks 2p, 2p + 1
         const int p = v / 8, j = v % 8;
-        const __m512i raw = pair(Load32(w0 + 160 + 32 * v), Load32(w1 + 160 + 32 * v));
+        const __m512i raw = LoadPair(w0 + 160 + 32 * v, w1 + 160 + 32 * v);
         __m512i lo = _mm512_and_si512(raw, m4);
         __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
         if constexpr (kFifth) {
           __m256i lo0, hi0, lo1, hi1;
           FifthBits(w0 + 1184 + 8 * v, &lo0, &hi0);
           FifthBits(w1 + 1184 + 8 * v, &lo1, &hi1);
-          lo = _mm512_or_si512(lo, pair(lo0, lo1));
-          hi = _mm512_or_si512(hi, pair(hi0, hi1));
+          lo = _mm512_or_si512(lo, Pair(lo0, lo1));
+          hi = _mm512_or_si512(hi, Pair(hi0, hi1));
         }
         _mm512_store_si512(dst + (2 * p) * kBBytes + 64 * j, lo);
         _mm512_store_si512(dst + (2 * p + 1) * kBBytes + 64 * j, hi);
@@ -423,16 +429,14 @@ struct IQ4_XSParts {
 
   static void Prepare(const uint8_t* g0, const uint8_t* g1, int64_t b0, int64_t n, int8_t* bq) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i table = _mm512_broadcast_i32x4(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(quant::kIQ4NLValues)));
+    const __m512i table = IQ4NLTable();
     for (int64_t b = 0; b < n; ++b) {
       const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 80;
       const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 80;
       int8_t* dst = bq + b * kSubBlocks * kBBytes;
       for (int v = 0; v < 32; ++v) {  // quant vector v = 4s + j
         const int sb = v / 4, j = v % 4;
-        const __m512i raw =
-            _mm512_inserti64x4(_mm512_castsi256_si512(Load32(w0 + 32 * v)), Load32(w1 + 32 * v), 1);
+        const __m512i raw = LoadPair(w0 + 32 * v, w1 + 32 * v);
         const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(raw, m4));
         const __m512i hi =
             _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
@@ -460,18 +464,15 @@ struct Q6_KParts {
     const __m512i m63 = _mm512_set1_epi8(0x3F), m3 = _mm512_set1_epi8(0x03),
                   m12 = _mm512_set1_epi8(0x0C), m48 = _mm512_set1_epi8(0x30),
                   k32 = _mm512_set1_epi8(32);
-    auto pair = [](const uint8_t* p0, const uint8_t* p1) {
-      return _mm512_inserti64x4(_mm512_castsi256_si512(Load32(p0)), Load32(p1), 1);
-    };
     for (int64_t b = 0; b < n; ++b) {
       const uint8_t* w0 = g0 + (b0 + b) * kGroupBlock + 144;
       const uint8_t* w1 = g1 + (b0 + b) * kGroupBlock + 144;
       int8_t* dst = bq + b * kSubBlocks * kBBytes;
       for (int t = 0; t < 16; ++t) {  // triple t = 8h + j
         const int h = t / 8, j = t % 8;
-        const __m512i x0 = pair(w0 + 96 * t, w1 + 96 * t);
-        const __m512i x1 = pair(w0 + 96 * t + 32, w1 + 96 * t + 32);
-        const __m512i x2 = pair(w0 + 96 * t + 64, w1 + 96 * t + 64);
+        const __m512i x0 = LoadPair(w0 + 96 * t, w1 + 96 * t);
+        const __m512i x1 = LoadPair(w0 + 96 * t + 32, w1 + 96 * t + 32);
+        const __m512i x2 = LoadPair(w0 + 96 * t + 64, w1 + 96 * t + 64);
         const __m512i q[4] = {
             _mm512_and_si512(x0, m63), _mm512_and_si512(x1, m63), _mm512_and_si512(x2, m63),
             _mm512_or_si512(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(x0, 6), m3),

@@ -5,6 +5,7 @@
 // -mavx512f -mavx512bw -mavx512vl -mavx512vnni.
 #define POCKET_VNNI_EVEX 1
 #include "kernels/table_fill.h"
+#include "kernels/x86/avx512_util.h"  // first: its GCC 12 warning workaround
 #include "kernels/x86/vnni_packed_tiles.h"
 
 namespace pocket::kernels {

@@ -18,6 +18,7 @@ void FillAvxVnniKernels(KernelTable* t);          // x86/avxvnni_kernels.cc, -ma
 void FillAvx512Kernels(KernelTable* t);           // x86/avx512_kernels.cc, -mavx512{f,bw,vl,vnni}
 void FillAvx512AttentionKernels(KernelTable* t);  // x86/avx512_attention.cc, same flags
 void FillAvx512GemmKernels(KernelTable* t);       // x86/avx512_gemm.cc, same flags
+void FillAvx512ElementwiseKernels(KernelTable* t);  // x86/avx512_elementwise.cc, same flags
 void FillAmxKernels(KernelTable* t);  // x86/amx_gemm.cc, those flags + -mamx-tile -mamx-int8
 #endif
 #if defined(__aarch64__)

@@ -663,6 +663,20 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, IsaTest, ::testing::ValuesIn(SupportedIsas()),
 // A scratch reserved for a context and head grouping serves every call within them without
 // allocating (the decoder reserves once; prefill chunks must not allocate), including the
 // batched blocks of two heads per KV head, whose score rows need room past one query's keys.
+// The AVX-512 GELU gate does per lane what the AVX2 one does, so on the 16-lane steps the
+// two give the same bits (the last n % 16 lanes differ: masked lanes against scalar tanh).
+TEST(Dispatch, Avx512GeluEqualsAvx2OnFullVectors) {
+  const KernelTable* avx2 = KernelsFor(Isa::kAvx2);
+  const KernelTable* avx512 = KernelsFor(Isa::kAvx512);
+  if (avx2 == nullptr || avx512 == nullptr) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const int64_t n = 4096;
+  const std::vector<float> g = RandomVector(n, 5, 6.0f), u = RandomVector(n, 6);
+  std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+  avx2->gelu_tanh_mul(n, g.data(), u.data(), a.data());
+  avx512->gelu_tanh_mul(n, g.data(), u.data(), b.data());
+  EXPECT_EQ(a, b);
+}
+
 TEST(AttentionScratchTest, ReservedScratchServesPrefillWithoutGrowing) {
   const int nh = 4, nkv = 2, d = 20;
   const int64_t n_ctx = 96, pos0 = 32, n_tok = n_ctx - pos0;  // the last query sees all n_ctx

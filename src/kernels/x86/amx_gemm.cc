@@ -17,8 +17,6 @@
 // end. Compiled with the AVX-512 flags plus -mamx-tile -mamx-int8; only reached where
 // cpu_features found AMX usable. Stateless apart from g_fallback (set once before the table
 // is published), so safe to call from any thread.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +24,7 @@
 #include <utility>
 
 #include "kernels/table_fill.h"
+#include "kernels/x86/avx512_util.h"  // first: its GCC 12 warning workaround
 #include "kernels/x86/packed_frame.h"
 
 namespace pocket::kernels {

@@ -133,7 +133,7 @@ void Decoder::AllocateBuffers() {
     for (std::vector<float>* v : {&moe_out_, &moe_in_, &moe_x_, &moe_y_}) v->assign(B * H, 0.0f);
     router_.assign(B * E, 0.0f);
     moe_gate_.assign(B * F, 0.0f);
-    moe_up_.assign(B * F, 0.0f);
+    moe_up_.assign(B * 2 * F, 0.0f);  // up, or [gate | up] per token from a fused tensor
     moe_sel_.assign(B * K, 0);
     moe_w_.assign(B * K, 0.0f);
     moe_rows_.reserve(B);
@@ -327,13 +327,18 @@ void Decoder::MoeBlock(int il, int64_t n) {
                   sizeof(float) * Sz(H));
     }
     if (l.gate_up_exps) {
-      MatMul({l.gate_up_exps, F, H, e * 2 * F}, moe_x_.data(), cnt, moe_gate_.data());
-      MatMul({l.gate_up_exps, F, H, e * 2 * F + F}, moe_x_.data(), cnt, moe_up_.data());
+      // The expert's gate and up rows are adjacent: one product (the tokens encoded once, one
+      // parallel loop) gives each token's [gate | up].
+      MatMul({l.gate_up_exps, 2 * F, H, e * 2 * F}, moe_x_.data(), cnt, moe_up_.data());
+      ForTokens(cnt, [&](int64_t i) {
+        const float* gu = moe_up_.data() + i * 2 * F;
+        k_.gelu_tanh_mul(F, gu, gu + F, moe_gate_.data() + i * F);
+      });
     } else {
       MatMul({l.gate_exps, F, H, e * F}, moe_x_.data(), cnt, moe_gate_.data());
       MatMul({l.up_exps, F, H, e * F}, moe_x_.data(), cnt, moe_up_.data());
+      k_.gelu_tanh_mul(cnt * F, moe_gate_.data(), moe_up_.data(), moe_gate_.data());
     }
-    k_.gelu_tanh_mul(cnt * F, moe_gate_.data(), moe_up_.data(), moe_gate_.data());
     MatMul({l.down_exps, H, F, static_cast<int64_t>(e) * H}, moe_gate_.data(), cnt, moe_x_.data());
     for (int64_t i = 0; i < cnt; ++i) {
       const int32_t row = moe_rows_[Sz(i)];

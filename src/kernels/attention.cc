@@ -52,10 +52,13 @@ class AttentionCall {
         slot_bytes_(static_cast<uint64_t>(p.n_kv_head) * static_cast<uint64_t>(d_) * elem_),
         scores_(k.kv_scores[static_cast<int>(kv.type)]),
         weighted_sum_(k.kv_weighted_sum[static_cast<int>(kv.type)]),
-        softmax_(k.softmax) {}
+        softmax_(k.softmax),
+        value_strip_(k.kv_value_strip) {}
 
   int group() const { return group_; }
   int head_dim() const { return d_; }
+  // Columns of V per P·V pass for a group of four or more heads (the table's preference).
+  int value_strip() const { return group_ >= 4 ? value_strip_ : kValueStrip; }
 
   // Keys query i sees, [*first, *last] (absolute positions).
   void Visible(int64_t i, int64_t* first, int64_t* last) const {
@@ -136,6 +139,7 @@ class AttentionCall {
   std::remove_reference_t<decltype(KernelTable::kv_scores[0])> scores_;
   std::remove_reference_t<decltype(KernelTable::kv_weighted_sum[0])> weighted_sum_;
   decltype(KernelTable::softmax) softmax_;
+  int value_strip_;
 };
 
 // The run [*ia, *ib) of the block's queries that see every key of [c0, c1) (empty: *ia = -1).
@@ -251,7 +255,7 @@ void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, i
     // P·V by 16-column strips inside each key chunk: a strip of the chunk's V rows (4 KB)
     // stays in L1 while every query and head of the block passes over it. Heads of a KV head
     // in ones or twos get 32 columns (the kernels keep more FMA chains going for them).
-    const int value_strip = group <= 2 ? 2 * kValueStrip : kValueStrip;
+    const int value_strip = group <= 2 ? 2 * kValueStrip : a.value_strip();
     for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
       const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
       for (int col = 0; col < a.head_dim(); col += value_strip) {

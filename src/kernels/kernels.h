@@ -130,6 +130,9 @@ struct KernelTable {
   void (*kv_weighted_sum[kNumKvTypes])(int64_t n_keys, int d, int nh, const float* p,
                                        int64_t p_stride, const void* v, uint64_t v_stride, float* o,
                                        int64_t o_stride) = {};
+  // Columns of V per pass of a prefill block's queries over a key chunk (a multiple of 16) when
+  // a KV head has four or more query heads: what suits this table's kv_weighted_sum.
+  int kv_value_strip = 16;
 };
 
 // The best table for this CPU. Chosen on first use;

@@ -524,7 +524,7 @@ TEST_P(IsaTest, KvWeightedSumEqualsAxpyCalls) {
   for (int t = 0; t < kNumKvTypes; ++t) {
     SCOPED_TRACE(KvTypeName(static_cast<KvType>(t)));
     for (const int d : {8, 27, 64, 256}) {
-      for (int nh = 1; nh <= 6; ++nh) {
+      for (const int nh : {1, 2, 3, 4, 5, 6, 8}) {  // 4 and 8: four-head tiles
         const int64_t n_keys = 13, p_stride = 17;
         const uint64_t v_stride = static_cast<uint64_t>(d + 5) * 4;
         std::vector<uint8_t> v(static_cast<size_t>(n_keys) * v_stride);

@@ -196,10 +196,40 @@ void WeightedSumHeads(int64_t n_keys, int d, const float* p, int64_t p_stride, c
   }
 }
 
+// Four heads x 64 output elements (16 accumulators): per key four row loads and four
+// broadcast loads for sixteen FMAs, where the eight-head tile of a 16-column strip needs nine
+// loads for eight (the loads, not the FMAs, were its limit). Same per-element FMA sequence.
+template <int kType>
+void WeightedSum4x64(int64_t n_keys, const float* p, int64_t p_stride, const uint8_t* v,
+                     uint64_t v_stride, float* o, int64_t o_stride) {
+  __m512 acc[4][4];
+  for (int h = 0; h < 4; ++h)
+    for (int c = 0; c < 4; ++c) acc[h][c] = _mm512_loadu_ps(o + h * o_stride + 16 * c);
+  const uint8_t* row = v;
+  for (int64_t j = 0; j < n_keys; ++j, row += v_stride) {
+    __m512 x[4];
+    for (int c = 0; c < 4; ++c) x[c] = Load16<kType>(row, 16 * c);
+    for (int h = 0; h < 4; ++h) {
+      const __m512 a = _mm512_set1_ps(p[h * p_stride + j]);
+      for (int c = 0; c < 4; ++c) acc[h][c] = _mm512_fmadd_ps(a, x[c], acc[h][c]);
+    }
+  }
+  for (int h = 0; h < 4; ++h)
+    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(o + h * o_stride + 16 * c, acc[h][c]);
+}
+
 template <int kType>
 void KvWeightedSum(int64_t n_keys, int d, int nh, const float* p, int64_t p_stride, const void* v,
                    uint64_t v_stride, float* o, int64_t o_stride) {
   const auto* vb = static_cast<const uint8_t*>(v);
+  if (d % 64 == 0 && nh % 4 == 0) {
+    const uint64_t elem = kType == 0 ? 4 : 2;
+    for (int i = 0; i < d; i += 64)
+      for (int h = 0; h < nh; h += 4)
+        WeightedSum4x64<kType>(n_keys, p + h * p_stride, p_stride, vb + i * elem, v_stride,
+                               o + h * o_stride + i, o_stride);
+    return;
+  }
   int h = 0;
   // Eight heads where there are eight: in a 16-column strip (prefill, eight query heads per KV
   // head) each head is one FMA chain, and two FMA ports with four cycles of latency need
@@ -237,6 +267,7 @@ void FillAvx512AttentionKernels(KernelTable* t) {
   t->kv_weighted_sum[0] = KvWeightedSum<0>;
   t->kv_weighted_sum[1] = KvWeightedSum<1>;
   t->kv_weighted_sum[2] = KvWeightedSum<2>;
+  t->kv_value_strip = 64;
 }
 
 }  // namespace pocket::kernels

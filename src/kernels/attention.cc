@@ -57,8 +57,8 @@ class AttentionCall {
 
   int group() const { return group_; }
   int head_dim() const { return d_; }
-  // Columns of V per P·V pass for a group of four or more heads (the table's preference).
-  int value_strip() const { return group_ >= 4 ? value_strip_ : kValueStrip; }
+  // Columns of V per P·V pass over rows of four or more heads (the table's preference).
+  int value_strip() const { return value_strip_; }
 
   // Keys query i sees, [*first, *last] (absolute positions).
   void Visible(int64_t i, int64_t* first, int64_t* last) const {
@@ -197,8 +197,8 @@ void BatchedBlock(const AttentionCall& a, int g, int64_t i0, int64_t i1, const i
     const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
     int64_t ia, ib;
     CoveringRun(i0, i1, first, last, c0, c1, &ia, &ib);
-    for (int col = 0; col < d; col += kValueStrip) {
-      const int nc = std::min(kValueStrip, d - col);
+    for (int col = 0; col < d; col += a.value_strip()) {
+      const int nc = std::min(a.value_strip(), d - col);
       if (ia >= 0) {
         a.WeightedSumRows(static_cast<int>((ib - ia) * group), g, c0, c1, row_of(ia) + (c0 - lo),
                           row_len, col, nc, obuf + (ia - i0) * per_query, d);
@@ -255,7 +255,8 @@ void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, i
     // P·V by 16-column strips inside each key chunk: a strip of the chunk's V rows (4 KB)
     // stays in L1 while every query and head of the block passes over it. Heads of a KV head
     // in ones or twos get 32 columns (the kernels keep more FMA chains going for them).
-    const int value_strip = group <= 2 ? 2 * kValueStrip : a.value_strip();
+    const int value_strip =
+        group <= 2 ? 2 * kValueStrip : (group >= 4 ? a.value_strip() : kValueStrip);
     for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
       const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
       for (int col = 0; col < a.head_dim(); col += value_strip) {

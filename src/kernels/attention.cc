@@ -57,8 +57,12 @@ class AttentionCall {
 
   int group() const { return group_; }
   int head_dim() const { return d_; }
-  // Columns of V per P·V pass over rows of four or more heads (the table's preference).
-  int value_strip() const { return value_strip_; }
+  // Columns of V per pass of a block's queries over a key chunk, for P·V calls of `rows`
+  // output rows: the table's preference for four or more (its kernels hold several rows
+  // per V load), 32 for one or two (more FMA chains per row), else 16.
+  int ValueStrip(int64_t rows) const {
+    return rows >= 4 ? value_strip_ : rows <= 2 ? 2 * kValueStrip : kValueStrip;
+  }
 
   // Keys query i sees, [*first, *last] (absolute positions).
   void Visible(int64_t i, int64_t* first, int64_t* last) const {
@@ -197,8 +201,10 @@ void BatchedBlock(const AttentionCall& a, int g, int64_t i0, int64_t i1, const i
     const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
     int64_t ia, ib;
     CoveringRun(i0, i1, first, last, c0, c1, &ia, &ib);
-    for (int col = 0; col < d; col += a.value_strip()) {
-      const int nc = std::min(a.value_strip(), d - col);
+    // The covering run's calls carry the heads of several queries.
+    const int value_strip = a.ValueStrip((i1 - i0) * group);
+    for (int col = 0; col < d; col += value_strip) {
+      const int nc = std::min(value_strip, d - col);
       if (ia >= 0) {
         a.WeightedSumRows(static_cast<int>((ib - ia) * group), g, c0, c1, row_of(ia) + (c0 - lo),
                           row_len, col, nc, obuf + (ia - i0) * per_query, d);
@@ -252,11 +258,10 @@ void BlockedAttention(const AttentionCall& a, ThreadPool* pool, int64_t n_tok, i
       for (int h = 0; h < group; ++h) a.Softmax(n_keys, row_of(i) + h * row_len);
       a.ZeroOutput(i, g, 0, group, 0, a.head_dim());
     }
-    // P·V by 16-column strips inside each key chunk: a strip of the chunk's V rows (4 KB)
-    // stays in L1 while every query and head of the block passes over it. Heads of a KV head
-    // in ones or twos get 32 columns (the kernels keep more FMA chains going for them).
-    const int value_strip =
-        group <= 2 ? 2 * kValueStrip : (group >= 4 ? a.value_strip() : kValueStrip);
+    // P·V by column strips inside each key chunk (ValueStrip: 16 to 64 columns): a strip of
+    // the chunk's V rows (4-16 KB) serves every query and head of the block while it is in
+    // L1 or L2.
+    const int value_strip = a.ValueStrip(group);
     for (int64_t c0 = lo; c0 <= hi; c0 += kKeyChunk) {
       const int64_t c1 = std::min(c0 + kKeyChunk, hi + 1);
       for (int col = 0; col < a.head_dim(); col += value_strip) {

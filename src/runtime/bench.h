@@ -51,7 +51,9 @@ Result<BenchRun> BenchRepeated(const std::string& test, int reps,
 uint64_t DecodeBytesPerToken(const Model& model, int64_t ctx,
                              kernels::KvType kv_type = kernels::KvType::kF32);
 
-// Sustained read bandwidth in GB/s over a buffer much larger than the caches, all threads.
+// Sustained read bandwidth in GB/s over a buffer much larger than the caches, all threads,
+// in huge pages where the system grants them (as the packed weights are); 0 if the buffer
+// cannot be allocated.
 double MeasureReadBandwidth(ThreadPool* pool, uint64_t bytes = 512ull << 20);
 
 // Peak resident set size of this process so far.

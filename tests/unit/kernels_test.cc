@@ -725,39 +725,5 @@ TEST(Dispatch, BestTableIsSupportedAndComplete) {
   EXPECT_EQ(ActivationType(DType::kQ4_0), DType::kQ8_0);
 }
 
-TEST(ThreadPool, RunsEveryTaskOnceAcrossManyLoops) {
-  ThreadPool pool(4);
-  EXPECT_EQ(pool.size(), 4);
-  for (int loop = 0; loop < 200; ++loop) {
-    std::vector<std::atomic<int>> hits(static_cast<size_t>(loop % 17 + 1));
-    pool.ParallelFor(static_cast<int64_t>(hits.size()), [&](int64_t t, int thread) {
-      EXPECT_GE(thread, 0);
-      EXPECT_LT(thread, 4);
-      hits[static_cast<size_t>(t)].fetch_add(1);
-    });
-    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
-  }
-  // More threads than cores and than tasks: workers are often asleep or preempted when a
-  // loop starts, and the others take their ranges; still every task exactly once, and the
-  // loop returns only after all of them ran.
-  ThreadPool wide(8);
-  for (int loop = 0; loop < 300; ++loop) {
-    const int64_t n = loop % 41;
-    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-    std::atomic<int64_t> done{0};
-    wide.ParallelFor(n, [&](int64_t t, int thread) {
-      EXPECT_LT(thread, 8);
-      hits[static_cast<size_t>(t)].fetch_add(1);
-      done.fetch_add(1);
-    });
-    ASSERT_EQ(done.load(), n);
-    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
-  }
-  ThreadPool single(1);
-  int count = 0;
-  single.ParallelFor(5, [&](int64_t, int) { ++count; });
-  EXPECT_EQ(count, 5);
-}
-
 }  // namespace
 }  // namespace pocket::kernels

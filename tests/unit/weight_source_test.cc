@@ -1,12 +1,12 @@
 // WeightSource over HF folders: config flattening, sharded index, HF -> GGUF names, and the
 // folder-level errors (missing shards, path traversal, mismatched index).
+#include "formats/weight_source.h"
+
 #include <cstring>
 
 #include "base/mapped_file.h"
-#include "base/memory_advice.h"
 #include "common/test_util.h"
 #include "formats/tensor_names.h"
-#include "formats/weight_source.h"
 
 namespace pocket {
 namespace {
@@ -136,27 +136,6 @@ TEST_F(HfFolder, BadConfigJson) {
   auto ws = WeightSource::Open(dir_);
   ASSERT_FALSE(ws.ok());
   EXPECT_NE(ws.status().message().find("config.json"), std::string::npos);
-}
-
-// Prefill hints every embedding row it will read (AdviseWillNeed); the hint must leave the bytes
-// as they are whatever it is given: unaligned ranges of a file mapping, heap memory (where a
-// wrong advice such as MADV_DONTNEED would zero the pages), empty and null ranges.
-TEST(MemoryAdvice, WillNeedKeepsTheBytes) {
-  const std::string path = pocket::testing::TempDir() + "/advise.bin";
-  std::string bytes(3 * 4096 + 123, '\0');
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 + 1);
-  pocket::testing::WriteFile(path, bytes);
-  Result<MappedFile> f = MappedFile::Open(path);
-  ASSERT_TRUE(f.ok()) << f.status().ToString();
-  AdviseWillNeed(f->data() + 4097, 5000);
-  AdviseWillNeed(f->data() + bytes.size() - 1, 1);
-  EXPECT_EQ(std::memcmp(f->data(), bytes.data(), bytes.size()), 0);
-
-  std::vector<uint8_t> heap(5 * 4096, 0xA5);
-  AdviseWillNeed(heap.data() + 100, heap.size() - 100);
-  AdviseWillNeed(heap.data(), 0);
-  AdviseWillNeed(nullptr, 4096);
-  for (size_t i = 0; i < heap.size(); ++i) ASSERT_EQ(heap[i], 0xA5) << "byte " << i;
 }
 
 TEST(WeightSource, NotAModel) {

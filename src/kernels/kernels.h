@@ -60,6 +60,13 @@ using GemmTileFn = void (*)(int64_t n, const uint8_t* w, uint64_t w_stride, int 
 // a time, so one 32-byte register holds four bytes of each of the eight rows and an integer
 // multiply-add yields eight outputs at once.
 inline constexpr int kPackRows = 8;
+
+// Softmax terms exp(x_i - max) below 2^-64 (x_i - max < -64 ln 2) are set to 0. Their share
+// of the sum is below n * 2^-64, far under f32's resolution for any context, so no
+// normalised weight moves; but left in, the weights of far-off keys become subnormal after
+// the division by the sum, and every P·V product with a subnormal operand costs a microcode
+// assist on x86 (E2B decode attention at 4096 keys was 5x slower for it).
+inline constexpr float kSoftmaxCutoff = -44.3614196f;
 // What a packed GEMM reads about each activation block besides its quants (kernels/packed.h
 // computes them). Q8_0 blocks: the scale in f32 and the sum of the quants (formats with an
 // implicit offset use Σ(q - 8)·a = Σ q·a - 8·Σ a). Q8_K blocks: the scale and the sums of the
@@ -102,7 +109,8 @@ struct KernelTable {
   void (*gelu_tanh_mul)(int64_t n, const float* gate, const float* up, float* out) = nullptr;
   // out = x · sigmoid(gate) (SiLU when gate == x; the audio encoder's GLU). In place allowed.
   void (*sigmoid_mul)(int64_t n, const float* gate, const float* x, float* out) = nullptr;
-  // x = softmax(x), in place (max-subtracted).
+  // x = softmax(x), in place (max-subtracted), with exp(x_i - max) taken as 0 below
+  // kSoftmaxCutoff.
   void (*softmax)(int64_t n, float* x) = nullptr;
   // C[m][n] = Σ_k A[m][k] · B[k][n] for m < M, n < N (row-major, leading dimensions lda, ldb,
   // ldc): the f32 "NN" GEMM of the encoders' attention (Q·Kᵀ with Kᵀ stored, P·V), where the

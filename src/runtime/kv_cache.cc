@@ -5,6 +5,16 @@
 
 namespace pocket {
 
+KvCache::Storage KvCache::Storage::Allocate(uint64_t bytes) {
+  Storage s;
+  if (bytes >= kHugePageBytes) {
+    s.large_ = LargeBuffer::Allocate(static_cast<size_t>(bytes));
+  } else {
+    s.small_.reset(new (std::nothrow) uint8_t[bytes]);
+  }
+  return s;
+}
+
 Result<KvCache> KvCache::Create(const Gemma4TextConfig& c, int64_t n_ctx, int64_t max_batch,
                                 kernels::KvType type) {
   if (n_ctx <= 0)
@@ -36,9 +46,9 @@ Result<KvCache> KvCache::Create(const Gemma4TextConfig& c, int64_t n_ctx, int64_
       ++n_full;
     }
     const uint64_t n = static_cast<uint64_t>(l.capacity) * l.slot_bytes;
-    l.k.reset(new (std::nothrow) uint8_t[n]);
-    l.v.reset(new (std::nothrow) uint8_t[n]);
-    if (!l.k || !l.v) {
+    l.k = Storage::Allocate(n);
+    l.v = Storage::Allocate(n);
+    if (!l.k.data() || !l.v.data()) {
       return ResourceExhausted(StrFormat("cannot allocate the KV cache of layer %d (%llu bytes)",
                                          il, (unsigned long long)(2 * n)));
     }
@@ -53,17 +63,17 @@ Result<KvCache> KvCache::Create(const Gemma4TextConfig& c, int64_t n_ctx, int64_
 
 uint8_t* KvCache::KRow(int il, int64_t pos) {
   Layer& l = layers_[static_cast<size_t>(il)];
-  return l.k.get() + static_cast<uint64_t>(pos % l.capacity) * l.slot_bytes;
+  return l.k.data() + static_cast<uint64_t>(pos % l.capacity) * l.slot_bytes;
 }
 
 uint8_t* KvCache::VRow(int il, int64_t pos) {
   Layer& l = layers_[static_cast<size_t>(il)];
-  return l.v.get() + static_cast<uint64_t>(pos % l.capacity) * l.slot_bytes;
+  return l.v.data() + static_cast<uint64_t>(pos % l.capacity) * l.slot_bytes;
 }
 
 kernels::KvLayerView KvCache::View(int il) const {
   const Layer& l = layers_[static_cast<size_t>(layers_[static_cast<size_t>(il)].source)];
-  return {l.k.get(), l.v.get(), l.capacity, type_};
+  return {l.k.data(), l.v.data(), l.capacity, type_};
 }
 
 std::string KvCache::Describe() const { return summary_; }

@@ -6,7 +6,10 @@
 //  * KV-shared layers: nothing; they read their donor layer's cache (config.kv_source_layer).
 //
 // Storage is f32, f16 or bf16. Memory is allocated uninitialised, so pages are only
-// committed as positions are written. Owned by one Decoder; not thread-safe.
+// committed as positions are written; layers of 8 MiB or more (full attention over a long
+// context) take huge pages where the system grants them, since decoding reads all of them
+// every token (at most 2 MiB per layer is committed ahead of its positions). Owned by one
+// Decoder; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/large_buffer.h"
 #include "kernels/attention.h"
 #include "model/config.h"
 
@@ -37,8 +41,19 @@ class KvCache {
   std::string Describe() const;
 
  private:
+  // One layer's K or V: small ones from the heap, large ones in a LargeBuffer.
+  class Storage {
+   public:
+    static constexpr uint64_t kHugePageBytes = uint64_t{8} << 20;
+    static Storage Allocate(uint64_t bytes);  // data() null if refused
+    uint8_t* data() const { return small_ ? small_.get() : large_.data(); }
+
+   private:
+    std::unique_ptr<uint8_t[]> small_;
+    LargeBuffer large_;
+  };
   struct Layer {
-    std::unique_ptr<uint8_t[]> k, v;
+    Storage k, v;
     int64_t capacity = 0;
     uint64_t slot_bytes = 0;
     int source = 0;  // layer whose storage this one reads

@@ -448,6 +448,30 @@ TEST_P(IsaTest, VectorOps) {
     ASSERT_NEAR(a[static_cast<size_t>(i)], b[static_cast<size_t>(i)], 1e-6f);
 }
 
+// Far-off scores get weight exactly 0 (kSoftmaxCutoff), never a subnormal: P·V products with
+// subnormal weights cost microcode assists. The weights of the rest are unchanged.
+TEST_P(IsaTest, SoftmaxFlushesNegligibleWeightsToZero) {
+  const int64_t n = 37;  // vector bodies and a scalar tail
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] = -3.0f * static_cast<float>(i);
+  std::vector<float> want = x;
+  Ref().softmax(n, want.data());
+  K().softmax(n, x.data());
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(-3.0 * static_cast<double>(i));
+  for (int64_t i = 0; i < n; ++i) {
+    const float got = x[static_cast<size_t>(i)];
+    EXPECT_FALSE(std::fpclassify(got) == FP_SUBNORMAL) << i;
+    if (-3.0f * static_cast<float>(i) < kSoftmaxCutoff) {
+      EXPECT_EQ(got, 0.0f) << i;
+      EXPECT_EQ(want[static_cast<size_t>(i)], 0.0f) << i;
+    } else {
+      const double exact = std::exp(-3.0 * static_cast<double>(i)) / sum;
+      EXPECT_NEAR(got, exact, 1e-6 * exact) << i;
+    }
+  }
+}
+
 TEST_P(IsaTest, KvRowOps) {
   const int64_t d = 72;
   const std::vector<float> q = RandomVector(d, 4), v = RandomVector(d, 5);

@@ -87,17 +87,20 @@ void Softmax(int64_t n, float* x) {
   for (; i + 4 <= n; i += 4) vmx = vmaxq_f32(vmx, vld1q_f32(x + i));
   float mx = vmaxvq_f32(vmx);
   for (; i < n; ++i) mx = std::max(mx, x[i]);
-  const float32x4_t m = vdupq_n_f32(mx);
+  const float32x4_t m = vdupq_n_f32(mx), cutoff = vdupq_n_f32(kSoftmaxCutoff);
   float32x4_t vsum = vdupq_n_f32(0.0f);
   i = 0;
   for (; i + 4 <= n; i += 4) {
-    const float32x4_t e = Exp(vsubq_f32(vld1q_f32(x + i), m));
+    const float32x4_t dx = vsubq_f32(vld1q_f32(x + i), m);
+    const float32x4_t e =
+        vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(Exp(dx)), vcltq_f32(dx, cutoff)));
     vst1q_f32(x + i, e);
     vsum = vaddq_f32(vsum, e);
   }
   float sum = vaddvq_f32(vsum);
   for (; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
+    const float dx = x[i] - mx;
+    x[i] = dx < kSoftmaxCutoff ? 0.0f : std::exp(dx);
     sum += x[i];
   }
   const float inv = 1.0f / sum;

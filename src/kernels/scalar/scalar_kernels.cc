@@ -133,7 +133,8 @@ void Softmax(int64_t n, float* x) {
   for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
+    const float dx = x[i] - mx;
+    x[i] = dx < kSoftmaxCutoff ? 0.0f : std::exp(dx);
     sum += x[i];
   }
   const float inv = 1.0f / sum;

@@ -598,17 +598,19 @@ void Softmax(int64_t n, float* x) {
   float mx = lanes[0];
   for (int l = 1; l < 8; ++l) mx = std::max(mx, lanes[l]);
   for (; i < n; ++i) mx = std::max(mx, x[i]);
-  const __m256 m = _mm256_set1_ps(mx);
+  const __m256 m = _mm256_set1_ps(mx), cutoff = _mm256_set1_ps(kSoftmaxCutoff);
   __m256 vsum = _mm256_setzero_ps();
   i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 e = Exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+    const __m256 dx = _mm256_sub_ps(_mm256_loadu_ps(x + i), m);
+    const __m256 e = _mm256_andnot_ps(_mm256_cmp_ps(dx, cutoff, _CMP_LT_OQ), Exp(dx));
     _mm256_storeu_ps(x + i, e);
     vsum = _mm256_add_ps(vsum, e);
   }
   float sum = HSum(vsum);
   for (; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
+    const float dx = x[i] - mx;
+    x[i] = dx < kSoftmaxCutoff ? 0.0f : std::exp(dx);
     sum += x[i];
   }
   ScaleF32(n, 1.0f / sum, x);

@@ -701,6 +701,25 @@ TEST(Dispatch, Avx512GeluEqualsAvx2OnFullVectors) {
   EXPECT_EQ(a, b);
 }
 
+// The AVX-512 one-row dot products of F32 / F16 / BF16 rows run the AVX2 dot's FMA sequence
+// in 512-bit registers: the same bits, for lengths with and without the 8-element step and
+// the scalar tail (a token decoded alone must equal the same token inside a prefill chunk).
+TEST(Dispatch, Avx512FloatDotsEqualAvx2) {
+  const KernelTable* avx2 = KernelsFor(Isa::kAvx2);
+  const KernelTable* avx512 = KernelsFor(Isa::kAvx512);
+  if (avx2 == nullptr || avx512 == nullptr) GTEST_SKIP() << "no AVX-512 on this CPU";
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int64_t n : {16, 29, 1536, 1541, 1544}) {
+      const std::vector<float> wf = RandomVector(n, 7), af = RandomVector(n, 8);
+      const std::vector<uint8_t> w = Encode(Ref(), t, wf, 1, n), a = Encode(Ref(), t, af, 1, n);
+      const int id = static_cast<int>(t);
+      EXPECT_EQ(avx2->vec_dot[id](n, w.data(), a.data()),
+                avx512->vec_dot[id](n, w.data(), a.data()))
+          << DTypeName(t) << " n=" << n;
+    }
+  }
+}
+
 TEST(AttentionScratchTest, ReservedScratchServesPrefillWithoutGrowing) {
   const int nh = 4, nkv = 2, d = 20;
   const int64_t n_ctx = 96, pos0 = 32, n_tok = n_ctx - pos0;  // the last query sees all n_ctx
